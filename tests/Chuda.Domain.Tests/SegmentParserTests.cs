@@ -400,3 +400,36 @@ public class SegmentParserTests
         Assert.Equal(JsonValueKind.Object, One(r).Context.ValueKind);
     }
 }
+
+public class SegmentJsonShapeTests
+{
+    [Fact]
+    public void Pretty_printed_input_is_stored_compact()
+    {
+        var m = SegmentParserTests.One(SegmentParserTests.Single("""
+            {
+              "userId" : "u",
+              "traits" : { "name" : "A B", "nested" : [ 1, 2 ] },
+              "context" : { "ip" : "1.2.3.4" }
+            }
+            """, Chuda.Domain.Ingestion.MessageType.Identify));
+        Assert.DoesNotContain("\n", m.Json, StringComparison.Ordinal);
+        Assert.Contains("\"traits\":{\"name\":\"A B\",\"nested\":[1,2]}", m.Json, StringComparison.Ordinal);
+        Assert.Contains("\"context\":{\"ip\":\"1.2.3.4\"}", m.Json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Escaped_field_names_are_recognised()
+    {
+        var r = SegmentParserTests.Single("""{"user\u0049d":"u","context":{"time\u007Aone":"Mars/Base"}}""",
+            Chuda.Domain.Ingestion.MessageType.Identify);
+        Assert.Contains(r.Errors, e => e.Field == "context.timezone");
+        var m = SegmentParserTests.One(SegmentParserTests.Single("""{"user\u0049d":"u"}""", Chuda.Domain.Ingestion.MessageType.Identify));
+        Assert.Equal("u", m.UserId);
+    }
+
+    [Fact]
+    public void Trailing_content_after_the_body_is_malformed() =>
+        Assert.Contains(SegmentParserTests.Single("""{"userId":"u"} {}""", Chuda.Domain.Ingestion.MessageType.Identify).Errors,
+            e => e.Field == "body");
+}

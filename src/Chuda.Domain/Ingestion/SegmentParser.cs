@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -48,14 +47,15 @@ public sealed record SegmentParseOptions(string? DefaultCountryCallingCode = nul
 /// fields verbatim, the merged context (always an object), the corrected <c>timestamp</c> and <c>receivedAt</c>
 /// (UTC, ms), originalTimestamp and the effective sentAt as given. <see cref="SegmentMessage.Context"/> is always
 /// an object; <see cref="SegmentMessage.Traits"/>/<see cref="SegmentMessage.Properties"/> are undefined when
-/// absent. The JSON elements are owned (safe to keep after the body buffer is reused).</item>
+/// absent. The JSON elements are owned (safe to keep after the body buffer is reused); the messages of one request
+/// share one immutable document holding the parsed body.</item>
 /// </list>
 /// </summary>
 public static class SegmentParser
 {
     public const int MaxIdLength = 255;
 
-    private static readonly JsonDocumentOptions DocOptions = new() { MaxDepth = 64 };
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
 
     public static ParseResult ParseSingle(ReadOnlySpan<byte> utf8Body, MessageType impliedType, DateTimeOffset receivedAt,
         Func<string> newMessageId) =>
@@ -121,17 +121,12 @@ public static class SegmentParser
             return errors.Result(null);
         }
 
-        var rented = ArrayPool<byte>.Shared.Rent(Math.Max(1, utf8Body.Length));
-        try
         {
-            utf8Body.CopyTo(rented);
-            using var doc = TryParse(rented.AsMemory(0, utf8Body.Length), "body", errors);
-            if (doc is null)
+            if (!TryParse(utf8Body, "body", errors, out var root))
             {
                 return errors.Result(null);
             }
 
-            var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
                 errors.Add("body", "The body must be a JSON object.");
@@ -182,16 +177,12 @@ public static class SegmentParser
             }
 
             context = ReadObject(context, rootPath, "context", errors);
-            if (context.ValueKind == JsonValueKind.Object)
-            {
-                ValidateContext(context, rootPath, errors);
-            }
-
+            var contextParts = context.ValueKind == JsonValueKind.Object ? ScanContext(context, rootPath, errors) : default;
             var batchSentAt = ReadTimestamp(sentAtEl, rootPath, "sentAt", errors);
-            var batchLevel = new BatchLevel(context, sentAtEl, batchSentAt);
+            var batchLevel = new BatchLevel(context, contextParts, sentAtEl, batchSentAt);
 
             var messages = new List<SegmentMessage>(count);
-            var builder = new Builder();
+            var builder = Builder.ForThread();
             var i = 0;
             foreach (var item in batch.EnumerateArray())
             {
@@ -217,26 +208,17 @@ public static class SegmentParser
 
             return errors.Count > 0 ? errors.Result(writeKey) : new ParseResult(messages, writeKey, []);
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
     }
 
     private static ParseResult ParseOneMessageBody(ReadOnlySpan<byte> utf8, MessageType? impliedType,
         DateTimeOffset receivedAt, Func<string> newMessageId, SegmentParseOptions options, FieldPath path, Errors errors)
     {
-        var rented = ArrayPool<byte>.Shared.Rent(Math.Max(1, utf8.Length));
-        try
         {
-            utf8.CopyTo(rented);
-            using var doc = TryParse(rented.AsMemory(0, utf8.Length), path.Self, errors);
-            if (doc is null)
+            if (!TryParse(utf8, path.Self, errors, out var root))
             {
                 return errors.Result(null);
             }
 
-            var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
                 errors.Add(path.Self, "The message must be a JSON object.");
@@ -244,25 +226,33 @@ public static class SegmentParser
             }
 
             var writeKey = root.TryGetProperty("writeKey"u8, out var wk) ? ReadWriteKey(wk, path.Of("writeKey"), errors) : null;
-            var message = ParseMessage(root, impliedType, default, receivedAt, newMessageId, options, path, errors, new Builder());
+            var message = ParseMessage(root, impliedType, BatchLevel.None, receivedAt, newMessageId, options, path, errors,
+                Builder.ForThread());
             return message is null || errors.Count > 0 ? errors.Result(writeKey) : new ParseResult([message], writeKey, []);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
         }
     }
 
-    private static JsonDocument? TryParse(ReadOnlyMemory<byte> utf8, string field, Errors errors)
+    /// <summary>Parses the whole body into one immutable, non-pooled document: the messages' JSON elements point
+    /// into it (no per-message copies), so it lives as long as any of them.</summary>
+    private static bool TryParse(ReadOnlySpan<byte> utf8, string field, Errors errors, out JsonElement root)
     {
         try
         {
-            return JsonDocument.Parse(utf8, DocOptions);
+            var reader = new Utf8JsonReader(utf8, ReaderOptions);
+            root = JsonElement.ParseValue(ref reader);
+            if (reader.Read())
+            {
+                errors.Add(field, "Malformed JSON: unexpected content after the JSON value.");
+                return false;
+            }
+
+            return true;
         }
         catch (JsonException e)
         {
             errors.Add(field, "Malformed JSON: " + e.Message);
-            return null;
+            root = default;
+            return false;
         }
     }
 
@@ -290,61 +280,23 @@ public static class SegmentParser
         JsonElement traitsEl = default, propertiesEl = default, contextEl = default;
         foreach (var prop in msg.EnumerateObject())
         {
-            if (prop.NameEquals("type"u8))
+            switch (Classify(prop))
             {
-                typeEl = prop.Value;
-            }
-            else if (prop.NameEquals("messageId"u8))
-            {
-                messageIdEl = prop.Value;
-            }
-            else if (prop.NameEquals("userId"u8))
-            {
-                userIdEl = prop.Value;
-            }
-            else if (prop.NameEquals("anonymousId"u8))
-            {
-                anonymousIdEl = prop.Value;
-            }
-            else if (prop.NameEquals("timestamp"u8))
-            {
-                timestampEl = prop.Value;
-            }
-            else if (prop.NameEquals("originalTimestamp"u8))
-            {
-                originalTimestampEl = prop.Value;
-            }
-            else if (prop.NameEquals("sentAt"u8))
-            {
-                sentAtEl = prop.Value;
-            }
-            else if (prop.NameEquals("event"u8))
-            {
-                eventEl = prop.Value;
-            }
-            else if (prop.NameEquals("name"u8))
-            {
-                nameEl = prop.Value;
-            }
-            else if (prop.NameEquals("previousId"u8))
-            {
-                previousIdEl = prop.Value;
-            }
-            else if (prop.NameEquals("groupId"u8))
-            {
-                groupIdEl = prop.Value;
-            }
-            else if (prop.NameEquals("traits"u8))
-            {
-                traitsEl = prop.Value;
-            }
-            else if (prop.NameEquals("properties"u8))
-            {
-                propertiesEl = prop.Value;
-            }
-            else if (prop.NameEquals("context"u8))
-            {
-                contextEl = prop.Value;
+                case Field.Type: typeEl = prop.Value; break;
+                case Field.MessageId: messageIdEl = prop.Value; break;
+                case Field.UserId: userIdEl = prop.Value; break;
+                case Field.AnonymousId: anonymousIdEl = prop.Value; break;
+                case Field.Timestamp: timestampEl = prop.Value; break;
+                case Field.OriginalTimestamp: originalTimestampEl = prop.Value; break;
+                case Field.SentAt: sentAtEl = prop.Value; break;
+                case Field.Event: eventEl = prop.Value; break;
+                case Field.Name: nameEl = prop.Value; break;
+                case Field.PreviousId: previousIdEl = prop.Value; break;
+                case Field.GroupId: groupIdEl = prop.Value; break;
+                case Field.Traits: traitsEl = prop.Value; break;
+                case Field.Properties: propertiesEl = prop.Value; break;
+                case Field.Context: contextEl = prop.Value; break;
+                default: break;
             }
         }
 
@@ -388,10 +340,7 @@ public static class SegmentParser
         traitsEl = ReadObject(traitsEl, path, "traits", errors);
         propertiesEl = ReadObject(propertiesEl, path, "properties", errors);
         contextEl = ReadObject(contextEl, path, "context", errors);
-        if (contextEl.ValueKind == JsonValueKind.Object)
-        {
-            ValidateContext(contextEl, path, errors);
-        }
+        var contextParts = contextEl.ValueKind == JsonValueKind.Object ? ScanContext(contextEl, path, errors) : default;
 
         var timestamp = ReadTimestamp(timestampEl, path, "timestamp", errors);
         var originalTimestamp = ReadTimestamp(originalTimestampEl, path, "originalTimestamp", errors);
@@ -454,44 +403,44 @@ public static class SegmentParser
         }
 
         var sentAtRaw = sentAt is not null ? sentAtEl : batch.SentAt is not null ? batch.SentAtElement : default;
-        var root = builder.Write(msg, type.Value, string.IsNullOrEmpty(messageId) ? newMessageId() : messageId,
-            userId, anonymousId, contextEl, batch.Context, corrected, originalTimestampEl, sentAtRaw, receivedAt,
-            out var json);
+        var finalMessageId = string.IsNullOrEmpty(messageId) ? newMessageId() : messageId;
+        var json = builder.Write(msg, type.Value, finalMessageId, userId, anonymousId, contextEl, batch.Context, corrected,
+            originalTimestampEl, sentAtRaw, receivedAt, out var mergedContext);
 
-        var context = root.GetProperty("context"u8);
-        var traits = default(JsonElement);
-        if (type is MessageType.Identify or MessageType.Group)
+        // The elements point into the request's (owned, immutable) document; a merged context was parsed on its own.
+        JsonElement context;
+        ContextParts parts;
+        if (mergedContext.ValueKind == JsonValueKind.Object)
         {
-            if (root.TryGetProperty("traits"u8, out var t) && t.ValueKind == JsonValueKind.Object)
-            {
-                traits = t;
-            }
+            context = mergedContext;
+            parts = ScanContext(mergedContext, path, null);
         }
-        else if (context.TryGetProperty("traits"u8, out var ct) && ct.ValueKind == JsonValueKind.Object)
+        else if (contextEl.ValueKind == JsonValueKind.Object)
         {
-            traits = ct;
+            context = contextEl;
+            parts = contextParts;
         }
-
-        var properties = root.TryGetProperty("properties"u8, out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
-
-        string? timezone = null;
-        if (context.TryGetProperty("timezone"u8, out var tzEl) && tzEl.ValueKind == JsonValueKind.String
-            && Normalization.IsValidTimeZone(tzEl.GetString()!, out var canonical))
+        else if (batch.Context.ValueKind == JsonValueKind.Object)
         {
-            timezone = canonical;
+            context = batch.Context;
+            parts = batch.ContextParts;
+        }
+        else
+        {
+            context = EmptyObject;
+            parts = default;
         }
 
-        var locale = context.TryGetProperty("locale"u8, out var locEl) && locEl.ValueKind == JsonValueKind.String
-            ? locEl.GetString()
-            : null;
-
-        var identityTraits = type == MessageType.Identify ? traits
-            : context.TryGetProperty("traits"u8, out var ctx2) && ctx2.ValueKind == JsonValueKind.Object ? ctx2 : default;
-        var identities = ExtractIdentities(identityTraits, context, options);
+        var contextTraits = parts.Traits.ValueKind == JsonValueKind.Object ? parts.Traits : default;
+        var traits = type is MessageType.Identify or MessageType.Group ? traitsEl : contextTraits;
+        var properties = propertiesEl;
+        var timezone = parts.CanonicalTimezone;
+        var locale = parts.Locale.ValueKind == JsonValueKind.String ? parts.Locale.GetString() : null;
+        var identities = ExtractIdentities(type == MessageType.Identify ? traitsEl : contextTraits, parts, options);
 
         return new SegmentMessage(
             type.Value,
-            root.GetProperty("messageId"u8).GetString()!,
+            finalMessageId,
             userId,
             anonymousId,
             corrected,
@@ -509,6 +458,55 @@ public static class SegmentParser
             locale,
             identities,
             json);
+    }
+
+    private enum Field : byte
+    {
+        Other,
+        Type,
+        MessageId,
+        UserId,
+        AnonymousId,
+        Timestamp,
+        OriginalTimestamp,
+        SentAt,
+        ReceivedAt,
+        Event,
+        Name,
+        PreviousId,
+        GroupId,
+        Traits,
+        Properties,
+        Context,
+        WriteKey,
+    }
+
+    /// <summary>Which top-level message field a property is (by its unescaped name).</summary>
+    private static Field Classify(JsonProperty prop)
+    {
+        var n = JsonMarshal.GetRawUtf8PropertyName(prop);
+        if (n.IndexOf((byte)'\\') >= 0)
+        {
+            n = Encoding.UTF8.GetBytes(prop.Name);
+        }
+
+        return n.Length switch
+        {
+            4 => n.SequenceEqual("type"u8) ? Field.Type : n.SequenceEqual("name"u8) ? Field.Name : Field.Other,
+            5 => n.SequenceEqual("event"u8) ? Field.Event : Field.Other,
+            6 => n.SequenceEqual("userId"u8) ? Field.UserId
+                : n.SequenceEqual("sentAt"u8) ? Field.SentAt
+                : n.SequenceEqual("traits"u8) ? Field.Traits : Field.Other,
+            7 => n.SequenceEqual("context"u8) ? Field.Context : n.SequenceEqual("groupId"u8) ? Field.GroupId : Field.Other,
+            8 => n.SequenceEqual("writeKey"u8) ? Field.WriteKey : Field.Other,
+            9 => n.SequenceEqual("messageId"u8) ? Field.MessageId : n.SequenceEqual("timestamp"u8) ? Field.Timestamp : Field.Other,
+            10 => n.SequenceEqual("properties"u8) ? Field.Properties
+                : n.SequenceEqual("previousId"u8) ? Field.PreviousId
+                : n.SequenceEqual("receivedAt"u8) ? Field.ReceivedAt : Field.Other,
+            11 => n.SequenceEqual("anonymousId"u8) ? Field.AnonymousId : Field.Other,
+            17 => n.SequenceEqual("originalTimestamp"u8) ? Field.OriginalTimestamp : Field.Other,
+            _ => Field.Other,
+        };
     }
 
     private static bool TryParseType(JsonElement el, out MessageType type)
@@ -659,67 +657,95 @@ public static class SegmentParser
         return true;
     }
 
-    private static void ValidateContext(JsonElement ctx, FieldPath path, Errors errors)
+    /// <summary>Finds (and, with <paramref name="errors"/>, validates) the context parts in one pass.</summary>
+    private static ContextParts ScanContext(JsonElement ctx, FieldPath path, Errors? errors)
     {
+        JsonElement timezone = default, locale = default, traits = default, device = default, os = default, externalIds = default;
         foreach (var prop in ctx.EnumerateObject())
         {
-            var v = prop.Value;
-            if (prop.NameEquals("timezone"u8))
+            var name = JsonMarshal.GetRawUtf8PropertyName(prop);
+            if (name.IndexOf((byte)'\\') >= 0)
             {
-                if (v.ValueKind == JsonValueKind.Null)
-                {
-                    continue;
-                }
+                name = Encoding.UTF8.GetBytes(prop.Name); // escaped name: compare the unescaped form
+            }
 
-                if (v.ValueKind != JsonValueKind.String)
-                {
-                    errors.Add(path.Of("context.timezone"), "context.timezone must be a string (an IANA zone id).");
-                }
-                else if (!Normalization.IsValidTimeZone(v.GetString()!, out _))
-                {
-                    errors.Add(path.Of("context.timezone"), $"'{v.GetString()}' is not an IANA time zone id (e.g. Asia/Shanghai).");
-                }
-            }
-            else if (prop.NameEquals("locale"u8))
+            if (name.SequenceEqual("timezone"u8))
             {
-                if (v.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
-                {
-                    errors.Add(path.Of("context.locale"), "context.locale must be a string.");
-                }
+                timezone = prop.Value;
             }
-            else if (prop.NameEquals("traits"u8))
+            else if (name.SequenceEqual("locale"u8))
             {
-                ReadObject(v, path, "context.traits", errors);
+                locale = prop.Value;
             }
-            else if (prop.NameEquals("device"u8))
+            else if (name.SequenceEqual("traits"u8))
             {
-                var device = ReadObject(v, path, "context.device", errors);
-                if (device.ValueKind == JsonValueKind.Object)
-                {
-                    if (device.TryGetProperty("token"u8, out var token))
-                    {
-                        ReadString(token, path, "context.device.token", errors);
-                    }
-
-                    if (device.TryGetProperty("type"u8, out var dtype))
-                    {
-                        ReadString(dtype, path, "context.device.type", errors);
-                    }
-                }
+                traits = prop.Value;
             }
-            else if (prop.NameEquals("os"u8))
+            else if (name.SequenceEqual("device"u8))
             {
-                var os = ReadObject(v, path, "context.os", errors);
-                if (os.ValueKind == JsonValueKind.Object && os.TryGetProperty("name"u8, out var osName))
-                {
-                    ReadString(osName, path, "context.os.name", errors);
-                }
+                device = prop.Value;
             }
-            else if (prop.NameEquals("externalIds"u8))
+            else if (name.SequenceEqual("os"u8))
             {
-                ValidateExternalIds(v, path, errors);
+                os = prop.Value;
+            }
+            else if (name.SequenceEqual("externalIds"u8))
+            {
+                externalIds = prop.Value;
             }
         }
+
+        string? canonical = null;
+        if (timezone.ValueKind == JsonValueKind.String && Normalization.IsValidTimeZone(timezone.GetString()!, out var c))
+        {
+            canonical = c;
+        }
+
+        if (errors is null)
+        {
+            return new ContextParts(timezone, canonical, locale, traits, device, os, externalIds);
+        }
+
+        if (timezone.ValueKind == JsonValueKind.String && canonical is null)
+        {
+            errors.Add(path.Of("context.timezone"), $"'{timezone.GetString()}' is not an IANA time zone id (e.g. Asia/Shanghai).");
+        }
+        else if (timezone.ValueKind is not (JsonValueKind.String or JsonValueKind.Null or JsonValueKind.Undefined))
+        {
+            errors.Add(path.Of("context.timezone"), "context.timezone must be a string (an IANA zone id).");
+        }
+
+        if (locale.ValueKind is not (JsonValueKind.String or JsonValueKind.Null or JsonValueKind.Undefined))
+        {
+            errors.Add(path.Of("context.locale"), "context.locale must be a string.");
+        }
+
+        ReadObject(traits, path, "context.traits", errors);
+        if (ReadObject(device, path, "context.device", errors).ValueKind == JsonValueKind.Object)
+        {
+            if (device.TryGetProperty("token"u8, out var token))
+            {
+                ReadString(token, path, "context.device.token", errors);
+            }
+
+            if (device.TryGetProperty("type"u8, out var dtype))
+            {
+                ReadString(dtype, path, "context.device.type", errors);
+            }
+        }
+
+        if (ReadObject(os, path, "context.os", errors).ValueKind == JsonValueKind.Object
+            && os.TryGetProperty("name"u8, out var osName))
+        {
+            ReadString(osName, path, "context.os.name", errors);
+        }
+
+        if (externalIds.ValueKind != JsonValueKind.Undefined)
+        {
+            ValidateExternalIds(externalIds, path, errors);
+        }
+
+        return new ContextParts(timezone, canonical, locale, traits, device, os, externalIds);
     }
 
     private static void ValidateExternalIds(JsonElement v, FieldPath path, Errors errors)
@@ -774,7 +800,7 @@ public static class SegmentParser
         }
     }
 
-    private static List<IdentityKey> ExtractIdentities(JsonElement traits, JsonElement context, SegmentParseOptions options)
+    private static List<IdentityKey> ExtractIdentities(JsonElement traits, ContextParts context, SegmentParseOptions options)
     {
         var ids = new List<IdentityKey>(2);
         if (traits.ValueKind == JsonValueKind.Object)
@@ -794,13 +820,8 @@ public static class SegmentParser
             AddStringTrait(ids, traits, "wechat_unionid"u8, IdentityKinds.WeChatUnionId);
         }
 
-        if (context.ValueKind != JsonValueKind.Object)
-        {
-            return ids;
-        }
-
-        if (context.TryGetProperty("device"u8, out var device) && device.ValueKind == JsonValueKind.Object
-            && device.TryGetProperty("token"u8, out var token) && token.ValueKind == JsonValueKind.String)
+        var device = context.Device;
+        if (device.ValueKind == JsonValueKind.Object && device.TryGetProperty("token"u8, out var token) && token.ValueKind == JsonValueKind.String)
         {
             var tokenValue = token.GetString()!.Trim();
             if (tokenValue.Length > 0)
@@ -811,7 +832,8 @@ public static class SegmentParser
                     platform = dtype.GetString()!.Trim();
                 }
 
-                if (string.IsNullOrEmpty(platform) && context.TryGetProperty("os"u8, out var os)
+                var os = context.Os;
+                if (string.IsNullOrEmpty(platform)
                     && os.ValueKind == JsonValueKind.Object && os.TryGetProperty("name"u8, out var osName)
                     && osName.ValueKind == JsonValueKind.String)
                 {
@@ -823,7 +845,8 @@ public static class SegmentParser
             }
         }
 
-        if (context.TryGetProperty("externalIds"u8, out var externalIds) && externalIds.ValueKind == JsonValueKind.Array)
+        var externalIds = context.ExternalIds;
+        if (externalIds.ValueKind == JsonValueKind.Array)
         {
             foreach (var item in externalIds.EnumerateArray())
             {
@@ -912,7 +935,53 @@ public static class SegmentParser
         ids.Add(key);
     }
 
-    private readonly record struct BatchLevel(JsonElement Context, JsonElement SentAtElement, DateTimeOffset? SentAt);
+    /// <summary>Formats as <c>yyyy-MM-ddTHH:mm:ss.fffZ</c> (UTC) into <paramref name="buf"/> (24 bytes).</summary>
+    internal static ReadOnlySpan<byte> FormatUtcMillis(DateTimeOffset value, Span<byte> buf)
+    {
+        var t = value.UtcDateTime;
+        var year = t.Year;
+        if (year > 9999 || buf.Length < 24)
+        {
+            throw new ArgumentOutOfRangeException(nameof(value));
+        }
+
+        Put(buf, 0, year, 4);
+        buf[4] = (byte)'-';
+        Put(buf, 5, t.Month, 2);
+        buf[7] = (byte)'-';
+        Put(buf, 8, t.Day, 2);
+        buf[10] = (byte)'T';
+        Put(buf, 11, t.Hour, 2);
+        buf[13] = (byte)':';
+        Put(buf, 14, t.Minute, 2);
+        buf[16] = (byte)':';
+        Put(buf, 17, t.Second, 2);
+        buf[19] = (byte)'.';
+        Put(buf, 20, t.Millisecond, 3);
+        buf[23] = (byte)'Z';
+        return buf[..24];
+
+        static void Put(Span<byte> b, int at, int v, int digits)
+        {
+            for (var i = at + digits - 1; i >= at; i--)
+            {
+                b[i] = (byte)('0' + (v % 10));
+                v /= 10;
+            }
+        }
+    }
+
+    private static readonly JsonElement EmptyObject = JsonElement.Parse("{}"u8);
+
+    private sealed record BatchLevel(JsonElement Context, ContextParts ContextParts, JsonElement SentAtElement,
+        DateTimeOffset? SentAt)
+    {
+        public static readonly BatchLevel None = new(default, default, default, null);
+    }
+
+    /// <summary>The parts of a context object the parser uses, found in one pass.</summary>
+    private readonly record struct ContextParts(JsonElement Timezone, string? CanonicalTimezone, JsonElement Locale,
+        JsonElement Traits, JsonElement Device, JsonElement Os, JsonElement ExternalIds);
 
     /// <summary>A JSON path base: <c>""</c> (root), <c>"line 7"</c>, or <c>"batch"</c> with an index.</summary>
     private readonly struct FieldPath(string prefix, int index)
@@ -957,13 +1026,22 @@ public static class SegmentParser
     /// <summary>Writes the normalised message; reused across the items of one request.</summary>
     private sealed class Builder
     {
+        [ThreadStatic]
+        private static Builder? t_builder;
+
+        /// <summary>One builder per thread (the buffer grows to the largest message seen, at most 32 KiB-ish).</summary>
+        public static Builder ForThread() => t_builder ??= new Builder();
+
         private readonly ArrayBufferWriter<byte> _buffer = new(1024);
         private Utf8JsonWriter? _writer;
 
-        public JsonElement Write(JsonElement msg, MessageType type, string messageId, string? userId, string? anonymousId,
+        /// <summary>Writes the normalised message and returns it as a string; when both contexts are objects,
+        /// <paramref name="mergedContext"/> is the (owned) merged context, else undefined.</summary>
+        public string Write(JsonElement msg, MessageType type, string messageId, string? userId, string? anonymousId,
             JsonElement context, JsonElement batchContext, DateTimeOffset timestamp, JsonElement originalTimestamp,
-            JsonElement sentAt, DateTimeOffset receivedAt, out string json)
+            JsonElement sentAt, DateTimeOffset receivedAt, out JsonElement mergedContext)
         {
+            mergedContext = default;
             _buffer.ResetWrittenCount();
             if (_writer is null)
             {
@@ -990,15 +1068,13 @@ public static class SegmentParser
 
             foreach (var prop in msg.EnumerateObject())
             {
-                if (prop.NameEquals("type"u8) || prop.NameEquals("messageId"u8) || prop.NameEquals("userId"u8)
-                    || prop.NameEquals("anonymousId"u8) || prop.NameEquals("context"u8) || prop.NameEquals("timestamp"u8)
-                    || prop.NameEquals("originalTimestamp"u8) || prop.NameEquals("sentAt"u8)
-                    || prop.NameEquals("receivedAt"u8) || prop.NameEquals("writeKey"u8))
+                if (Classify(prop) is Field.Type or Field.MessageId or Field.UserId or Field.AnonymousId or Field.Context
+                    or Field.Timestamp or Field.OriginalTimestamp or Field.SentAt or Field.ReceivedAt or Field.WriteKey)
                 {
                     continue;
                 }
 
-                prop.WriteTo(w);
+                JsonRaw.WriteProperty(w, prop);
             }
 
             w.WritePropertyName("context"u8);
@@ -1006,15 +1082,21 @@ public static class SegmentParser
             var hasBatchContext = batchContext.ValueKind == JsonValueKind.Object;
             if (hasContext && hasBatchContext)
             {
+                w.Flush();
+                var start = _buffer.WrittenCount + 1; // after the ':' separator the writer emits first
                 TraitMerge.WriteOverlay(w, batchContext, context);
+                w.Flush();
+                var written = _buffer.WrittenSpan;
+                start = written[..start].LastIndexOf((byte)':') + 1;
+                mergedContext = JsonElement.Parse(written[start..]);
             }
             else if (hasContext)
             {
-                context.WriteTo(w);
+                JsonRaw.WriteValue(w, context);
             }
             else if (hasBatchContext)
             {
-                batchContext.WriteTo(w);
+                JsonRaw.WriteValue(w, batchContext);
             }
             else
             {
@@ -1026,30 +1108,25 @@ public static class SegmentParser
             if (originalTimestamp.ValueKind == JsonValueKind.String)
             {
                 w.WritePropertyName("originalTimestamp"u8);
-                originalTimestamp.WriteTo(w);
+                JsonRaw.WriteValue(w, originalTimestamp);
             }
 
             if (sentAt.ValueKind == JsonValueKind.String)
             {
                 w.WritePropertyName("sentAt"u8);
-                sentAt.WriteTo(w);
+                JsonRaw.WriteValue(w, sentAt);
             }
 
             WriteTime(w, "receivedAt"u8, receivedAt);
             w.WriteEndObject();
             w.Flush();
-
-            var written = _buffer.WrittenSpan;
-            json = Encoding.UTF8.GetString(written);
-            var reader = new Utf8JsonReader(written);
-            return JsonElement.ParseValue(ref reader);
+            return Encoding.UTF8.GetString(_buffer.WrittenSpan);
         }
 
         private static void WriteTime(Utf8JsonWriter w, ReadOnlySpan<byte> name, DateTimeOffset value)
         {
-            Span<byte> buf = stackalloc byte[32];
-            value.UtcDateTime.TryFormat(buf, out var n, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-            w.WriteString(name, buf[..n]);
+            Span<byte> buf = stackalloc byte[24];
+            w.WriteString(name, FormatUtcMillis(value, buf));
         }
     }
 }

@@ -35,7 +35,7 @@ public static class TraitMerge
             {
                 if (hasExisting)
                 {
-                    root.WriteTo(writer);
+                    JsonRaw.WriteValue(writer, root);
                 }
                 else
                 {
@@ -74,15 +74,15 @@ public static class TraitMerge
             var bObj = b.ValueKind == JsonValueKind.Object;
             if (aObj && bObj)
             {
-                WritePreferFirst(writer, a, b);
+                WritePreferFirst(writer, a, b, dedupe: true);
             }
             else if (aObj)
             {
-                a.WriteTo(writer);
+                JsonRaw.WriteValue(writer, a);
             }
             else if (bObj)
             {
-                b.WriteTo(writer);
+                JsonRaw.WriteValue(writer, b);
             }
             else
             {
@@ -97,7 +97,7 @@ public static class TraitMerge
     /// <summary>Writes <paramref name="under"/> deep-merged with <paramref name="over"/> (over wins, nulls kept).
     /// Used for the batch-level context under a message's context.</summary>
     internal static void WriteOverlay(Utf8JsonWriter writer, JsonElement under, JsonElement over) =>
-        WritePreferFirst(writer, over, under);
+        WritePreferFirst(writer, over, under, dedupe: false);
 
     private static JsonDocument? ParseOrEmpty(string? json) =>
         string.IsNullOrWhiteSpace(json) ? null : JsonDocument.Parse(json);
@@ -131,7 +131,7 @@ public static class TraitMerge
             }
             else
             {
-                prop.WriteTo(writer);
+                JsonRaw.WriteProperty(writer, prop);
             }
         }
 
@@ -155,7 +155,7 @@ public static class TraitMerge
     {
         if (value.ValueKind != JsonValueKind.Object)
         {
-            value.WriteTo(writer);
+            JsonRaw.WriteValue(writer, value);
             return;
         }
 
@@ -174,37 +174,45 @@ public static class TraitMerge
         writer.WriteEndObject();
     }
 
-    private static void WritePreferFirst(Utf8JsonWriter writer, JsonElement first, JsonElement second)
+    private static void WritePreferFirst(Utf8JsonWriter writer, JsonElement first, JsonElement second, bool dedupe)
     {
         writer.WriteStartObject();
         foreach (var prop in first.EnumerateObject())
         {
-            if (!IsLastOccurrence(first, prop))
+            if (dedupe && !IsLastOccurrence(first, prop))
             {
                 continue;
             }
 
             if (prop.Value.ValueKind == JsonValueKind.Object
-                && second.TryGetProperty(prop.Name, out var other) && other.ValueKind == JsonValueKind.Object)
+                && TryGetSameName(second, prop, out var other) && other.ValueKind == JsonValueKind.Object)
             {
                 writer.WritePropertyName(prop.Name);
-                WritePreferFirst(writer, prop.Value, other);
+                WritePreferFirst(writer, prop.Value, other, dedupe);
             }
             else
             {
-                prop.WriteTo(writer);
+                JsonRaw.WriteProperty(writer, prop);
             }
         }
 
         foreach (var prop in second.EnumerateObject())
         {
-            if (!first.TryGetProperty(prop.Name, out _) && IsLastOccurrence(second, prop))
+            if (!TryGetSameName(first, prop, out _) && (!dedupe || IsLastOccurrence(second, prop)))
             {
-                prop.WriteTo(writer);
+                JsonRaw.WriteProperty(writer, prop);
             }
         }
 
         writer.WriteEndObject();
+    }
+
+    /// <summary>Looks <paramref name="prop"/>'s name up in <paramref name="obj"/> without allocating when the name
+    /// has no escapes.</summary>
+    private static bool TryGetSameName(JsonElement obj, JsonProperty prop, out JsonElement value)
+    {
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(prop);
+        return raw.IndexOf((byte)'\\') < 0 ? obj.TryGetProperty(raw, out value) : obj.TryGetProperty(prop.Name, out value);
     }
 
     /// <summary>Duplicate keys: JSON lookups see the last one, so only the last one is written.</summary>
