@@ -121,115 +121,111 @@ public static class SegmentParser
             return errors.Result(null);
         }
 
+        if (!TryParse(utf8Body, "body", errors, out var root))
         {
-            if (!TryParse(utf8Body, "body", errors, out var root))
-            {
-                return errors.Result(null);
-            }
-
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                errors.Add("body", "The body must be a JSON object.");
-                return errors.Result(null);
-            }
-
-            JsonElement batch = default, sentAtEl = default, context = default, writeKeyEl = default;
-            foreach (var prop in root.EnumerateObject())
-            {
-                if (prop.NameEquals("batch"u8))
-                {
-                    batch = prop.Value;
-                }
-                else if (prop.NameEquals("sentAt"u8))
-                {
-                    sentAtEl = prop.Value;
-                }
-                else if (prop.NameEquals("context"u8))
-                {
-                    context = prop.Value;
-                }
-                else if (prop.NameEquals("writeKey"u8))
-                {
-                    writeKeyEl = prop.Value;
-                }
-            }
-
-            var writeKey = ReadWriteKey(writeKeyEl, "writeKey", errors);
-            var rootPath = new FieldPath("", -1);
-            if (batch.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
-            {
-                errors.Add("batch", "batch is required.");
-                return errors.Result(writeKey);
-            }
-
-            if (batch.ValueKind != JsonValueKind.Array)
-            {
-                errors.Add("batch", "batch must be an array.");
-                return errors.Result(writeKey);
-            }
-
-            var count = batch.GetArrayLength();
-            if (count > IngestLimits.MaxBatchEvents)
-            {
-                errors.Add("batch", $"A batch holds at most {IngestLimits.MaxBatchEvents} messages; this one has {count}.",
-                    tooLarge: true);
-                return errors.Result(writeKey);
-            }
-
-            context = ReadObject(context, rootPath, "context", errors);
-            var contextParts = context.ValueKind == JsonValueKind.Object ? ScanContext(context, rootPath, errors) : default;
-            var batchSentAt = ReadTimestamp(sentAtEl, rootPath, "sentAt", errors);
-            var batchLevel = new BatchLevel(context, contextParts, sentAtEl, batchSentAt);
-
-            var messages = new List<SegmentMessage>(count);
-            var builder = Builder.ForThread();
-            var i = 0;
-            foreach (var item in batch.EnumerateArray())
-            {
-                var path = new FieldPath("batch", i++);
-                if (item.ValueKind != JsonValueKind.Object)
-                {
-                    errors.Add(path.Self, "Each batch item must be a JSON object.");
-                    continue;
-                }
-
-                if (JsonMarshal.GetRawUtf8Value(item).Length > IngestLimits.MaxEventBytes)
-                {
-                    errors.Add(path.Self, $"The message is larger than {IngestLimits.MaxEventBytes} bytes.", tooLarge: true);
-                    continue;
-                }
-
-                var message = ParseMessage(item, null, batchLevel, receivedAt, newMessageId, options, path, errors, builder);
-                if (message is not null)
-                {
-                    messages.Add(message);
-                }
-            }
-
-            return errors.Count > 0 ? errors.Result(writeKey) : new ParseResult(messages, writeKey, []);
+            return errors.Result(null);
         }
+
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("body", "The body must be a JSON object.");
+            return errors.Result(null);
+        }
+
+        JsonElement batch = default, sentAtEl = default, context = default, writeKeyEl = default;
+        foreach (var prop in root.EnumerateObject())
+        {
+            if (prop.NameEquals("batch"u8))
+            {
+                batch = prop.Value;
+            }
+            else if (prop.NameEquals("sentAt"u8))
+            {
+                sentAtEl = prop.Value;
+            }
+            else if (prop.NameEquals("context"u8))
+            {
+                context = prop.Value;
+            }
+            else if (prop.NameEquals("writeKey"u8))
+            {
+                writeKeyEl = prop.Value;
+            }
+        }
+
+        var writeKey = ReadWriteKey(writeKeyEl, "writeKey", errors);
+        var rootPath = new FieldPath("", -1);
+        if (batch.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            errors.Add("batch", "batch is required.");
+            return errors.Result(writeKey);
+        }
+
+        if (batch.ValueKind != JsonValueKind.Array)
+        {
+            errors.Add("batch", "batch must be an array.");
+            return errors.Result(writeKey);
+        }
+
+        var count = batch.GetArrayLength();
+        if (count > IngestLimits.MaxBatchEvents)
+        {
+            errors.Add("batch", $"A batch holds at most {IngestLimits.MaxBatchEvents} messages; this one has {count}.",
+                tooLarge: true);
+            return errors.Result(writeKey);
+        }
+
+        context = ReadObject(context, rootPath, "context", errors);
+        var contextParts = context.ValueKind == JsonValueKind.Object ? ScanContext(context, rootPath, errors) : default;
+        var batchSentAt = ReadTimestamp(sentAtEl, rootPath, "sentAt", errors);
+        var batchLevel = new BatchLevel(context, contextParts, sentAtEl, batchSentAt);
+
+        var messages = new List<SegmentMessage>(count);
+        var builder = Builder.ForThread();
+        var i = 0;
+        foreach (var item in batch.EnumerateArray())
+        {
+            var path = new FieldPath("batch", i++);
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add(path.Self, "Each batch item must be a JSON object.");
+                continue;
+            }
+
+            if (JsonMarshal.GetRawUtf8Value(item).Length > IngestLimits.MaxEventBytes)
+            {
+                errors.Add(path.Self, $"The message is larger than {IngestLimits.MaxEventBytes} bytes.", tooLarge: true);
+                continue;
+            }
+
+            var message = ParseMessage(item, null, batchLevel, receivedAt, newMessageId, options, path, errors, builder);
+            if (message is not null)
+            {
+                messages.Add(message);
+            }
+        }
+
+        return errors.Count > 0 ? errors.Result(writeKey) : new ParseResult(messages, writeKey, []);
     }
 
     private static ParseResult ParseOneMessageBody(ReadOnlySpan<byte> utf8, MessageType? impliedType,
         DateTimeOffset receivedAt, Func<string> newMessageId, SegmentParseOptions options, FieldPath path, Errors errors)
     {
+        if (!TryParse(utf8, path.Self, errors, out var root))
         {
-            if (!TryParse(utf8, path.Self, errors, out var root))
-            {
-                return errors.Result(null);
-            }
-
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                errors.Add(path.Self, "The message must be a JSON object.");
-                return errors.Result(null);
-            }
-
-            var writeKey = root.TryGetProperty("writeKey"u8, out var wk) ? ReadWriteKey(wk, path.Of("writeKey"), errors) : null;
-            var message = ParseMessage(root, impliedType, BatchLevel.None, receivedAt, newMessageId, options, path, errors,
-                Builder.ForThread());
-            return message is null || errors.Count > 0 ? errors.Result(writeKey) : new ParseResult([message], writeKey, []);
+            return errors.Result(null);
         }
+
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(path.Self, "The message must be a JSON object.");
+            return errors.Result(null);
+        }
+
+        var writeKey = root.TryGetProperty("writeKey"u8, out var wk) ? ReadWriteKey(wk, path.Of("writeKey"), errors) : null;
+        var message = ParseMessage(root, impliedType, BatchLevel.None, receivedAt, newMessageId, options, path, errors,
+            Builder.ForThread());
+        return message is null || errors.Count > 0 ? errors.Result(writeKey) : new ParseResult([message], writeKey, []);
     }
 
     /// <summary>Parses the whole body into one immutable, non-pooled document: the messages' JSON elements point
