@@ -1,0 +1,28 @@
+using Chuda.Bench;
+
+// dotnet run -c Release --project bench/Chuda.Bench -- <scenario> [options]; see docs/benchmarks.md.
+if (args.Length == 0 || args[0] is "-h" or "--help")
+{
+    Console.WriteLine("""
+        Chuda.Bench <scenario> [options]
+          inproc  --store sqlite|postgres [--events 1000000] [--profiles 100000] [--submitters 16]
+          http    --store sqlite|postgres [--duration 10] [--warmup 3] [--batch-connections 32] [--track-connections 128] [--profiles 100000]
+          memory  --store sqlite|postgres [--events 10000000] [--profiles 1000000] [--connections 32]
+          lookup  --store sqlite|postgres [--profiles 1000000] [--samples 20000]
+          summarize FILE...   medians of the RESULT lines of several runs (bench/run.sh)
+        PostgreSQL: --pg "Host=...;Username=...;Database=postgres" or env CHUDA_BENCH_PG (bench/run.sh starts a throw-away cluster).
+        """);
+    return 0;
+}
+var rest = new Args(args.Skip(1));
+return args[0] switch
+{
+    "inproc" => await Inproc.RunAsync(rest),
+    "http" => await Http.RunAsync(rest),
+    "memory" => await Memory.RunAsync(rest),
+    "lookup" => await Lookup.RunAsync(rest),
+    "serve" => await Servers.ServeAsync(rest),
+    "noop" => await Servers.NoopAsync(rest),
+    "summarize" => Report.Summarize(args.Skip(1)),
+    _ => throw new ArgumentException($"Unknown scenario '{args[0]}'."),
+};
