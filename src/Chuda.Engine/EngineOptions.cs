@@ -1,0 +1,29 @@
+namespace Chuda.Engine;
+
+/// <summary>Tuning of the processing loop. Validated at start (<see cref="Validate"/>).</summary>
+public sealed record EngineOptions
+{
+    /// <summary>Partitions (one consumer each). Null: as many as the store allows writers, at most the core count.</summary>
+    public int? Partitions { get; init; }
+
+    /// <summary>Most commands one partition applies in one transaction (group commit).</summary>
+    public int MaxBatchSize { get; init; } = 4096;
+
+    /// <summary>Commands accepted but not yet committed, across partitions, before new work is refused with 503.</summary>
+    public int MaxQueuedCommands { get; init; } = 500_000;
+
+    /// <summary>How long a write key or admin key lookup is cached (revocations elsewhere take effect within it).</summary>
+    public TimeSpan KeyCacheTtl { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long shutdown waits for accepted work to commit.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public void Validate()
+    {
+        if (Partitions is < 1 or > 1024) throw new ArgumentOutOfRangeException(nameof(Partitions), Partitions, "Partitions must be 1..1024.");
+        if (MaxBatchSize is < 1 or > 100_000) throw new ArgumentOutOfRangeException(nameof(MaxBatchSize), MaxBatchSize, "MaxBatchSize must be 1..100000.");
+        if (MaxQueuedCommands < MaxBatchSize) throw new ArgumentOutOfRangeException(nameof(MaxQueuedCommands), MaxQueuedCommands, "MaxQueuedCommands must be at least MaxBatchSize.");
+        if (KeyCacheTtl < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(KeyCacheTtl), KeyCacheTtl, "KeyCacheTtl must not be negative.");
+        if (DrainTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(DrainTimeout), DrainTimeout, "DrainTimeout must be positive.");
+    }
+}

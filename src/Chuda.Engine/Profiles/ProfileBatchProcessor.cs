@@ -1,0 +1,386 @@
+using System.Security.Cryptography;
+using System.Text;
+using Chuda.Domain.Ingestion;
+using Chuda.Domain.Profiles;
+using Chuda.Domain.Workspaces;
+using Chuda.Storage;
+
+namespace Chuda.Engine.Profiles;
+
+/// <summary>
+/// Applies one batch of <see cref="ProfileCommand"/>s in a single store transaction: de-duplicates message ids,
+/// resolves identities, merges anonymous history into known profiles, updates traits, tags and identities and
+/// appends the events. Runs on exactly one partition's thread, so it needs no locks; the store's version checks
+/// catch the rare cross-partition race (a merge of a profile homed elsewhere) and the caller retries.
+/// </summary>
+public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, CancellationToken, ValueTask<Workspace>> workspaces)
+{
+    private const int IdBlock = 256;
+
+    /// <summary>
+    /// Applies <paramref name="commands"/> (none of them an <see cref="EraseProfile"/>) and commits.
+    /// Returns one outcome per command; <see cref="Forward"/> means the command belongs to another partition
+    /// and was not applied here.
+    /// </summary>
+    public async Task<CommandOutcome[]> ApplyAsync(
+        IReadOnlyList<ProfileCommand> commands, int partition, int partitionCount, CancellationToken cancellationToken)
+    {
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var batch = new Batch(tx, partition, partitionCount);
+        await batch.LoadAsync(commands, workspaces, cancellationToken);
+
+        var outcomes = new CommandOutcome[commands.Count];
+        for (var i = 0; i < commands.Count; i++)
+        {
+            outcomes[i] = commands[i] switch
+            {
+                IngestMessage m => await batch.ApplyMessageAsync(m, cancellationToken),
+                ChangeTags t => batch.ApplyTags(t),
+                PatchTraits p => batch.ApplyTraits(p),
+                EraseProfile => throw new ArgumentException("Erasures run in a transaction of their own.", nameof(commands)),
+                _ => throw new ArgumentException($"Unknown command {commands[i].GetType().Name}.", nameof(commands)),
+            };
+        }
+
+        await batch.WriteAsync(cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return outcomes;
+    }
+
+    /// <summary>Erases one profile in a transaction of its own.</summary>
+    public async Task<CommandOutcome> EraseAsync(EraseProfile command, int partition, int partitionCount, CancellationToken cancellationToken)
+    {
+        var ws = command.WorkspaceId;
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var resolved = await tx.ResolveAsync(ws, [command.Target], cancellationToken);
+        if (!resolved.TryGetValue(command.Target, out var profileId)) return CommandOutcome.NotFound;
+        var loaded = await tx.LoadProfilesAsync(ws, [profileId], cancellationToken);
+        if (!loaded.TryGetValue(profileId, out var profile)) return CommandOutcome.NotFound;
+        if (partitionCount > 1 && StableHash.Partition(profile.RoutingHash, partitionCount) != partition)
+            return new Forward(StableHash.Partition(profile.RoutingHash, partitionCount));
+
+        var contactPoints = new HashSet<IdentityKey>();
+        foreach (var key in await store.GetIdentitiesAsync(ws, profileId, cancellationToken))
+        {
+            if (IdentityKinds.IsContactPoint(key.Kind)) contactPoints.Add(key);
+        }
+        foreach (var key in Traits.ContactPoints(profile.TraitsJson)) contactPoints.Add(key);
+
+        var suppressions = contactPoints
+            .Select(k => new SuppressionRow(ws, k.Kind, SuppressionHash(command.WorkspaceSalt, k), "erased", command.At))
+            .DistinctBy(s => s.Hash)
+            .ToList();
+        var counts = await tx.EraseProfileAsync(ws, profileId, suppressions, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return new Erased(counts);
+    }
+
+    /// <summary>Salted SHA-256 of a normalised contact point, as kept on the suppression list.</summary>
+    public static string SuppressionHash(string salt, IdentityKey key)
+    {
+        var bytes = SHA256.HashData(Encoding.UTF8.GetBytes($"{salt}|{key.Kind}|{key.Value}"));
+        return Convert.ToHexStringLower(bytes);
+    }
+
+    private sealed class ProfileState(ProfileRecord record, bool isNew)
+    {
+        public long Id => Record.Id;
+        public ProfileRecord Record { get; set; } = record;
+        public bool IsNew { get; } = isNew;
+        public long LoadedVersion { get; } = isNew ? 0 : record.Version;
+        public bool Dirty { get; set; } = isNew;
+        public bool MergedAway { get; set; }
+    }
+
+    private sealed class Batch(IProfileTransaction tx, int partition, int partitionCount)
+    {
+        private readonly Dictionary<(long Ws, IdentityKey Key), long> _identities = [];
+        private readonly Dictionary<(long Ws, long Id), ProfileState> _profiles = [];
+        private readonly Dictionary<(long Ws, long Id), long> _redirects = [];
+        private readonly Dictionary<(long Ws, IdentityKey Key), IdentityRow> _pendingIdentities = [];
+        private readonly List<EventRow> _events = [];
+        private readonly List<(long Ws, long From, long FromVersion, long Into)> _merges = [];
+        private readonly Dictionary<long, HashSet<string>> _existingMessageIds = [];
+        private readonly HashSet<(long Ws, string MessageId)> _batchMessageIds = [];
+        private readonly Dictionary<long, HashSet<string>> _suppressed = [];
+        private readonly Dictionary<long, string> _salts = [];
+        private long _nextId;
+        private long _idsLeft;
+
+        public async Task LoadAsync(IReadOnlyList<ProfileCommand> commands, Func<long, CancellationToken, ValueTask<Workspace>> workspaces, CancellationToken ct)
+        {
+            foreach (var group in commands.GroupBy(c => c.WorkspaceId))
+            {
+                var ws = group.Key;
+                var workspace = await workspaces(ws, ct);
+                _salts[ws] = workspace.Salt;
+                var messageIds = new List<string>();
+                var keys = new HashSet<IdentityKey>();
+                var hashes = new HashSet<string>();
+                foreach (var command in group)
+                {
+                    switch (command)
+                    {
+                        case IngestMessage { Message: var m }:
+                            messageIds.Add(m.MessageId);
+                            if (m.UserId is not null) keys.Add(new(IdentityKinds.UserId, m.UserId));
+                            if (m.AnonymousId is not null) keys.Add(new(IdentityKinds.AnonymousId, m.AnonymousId));
+                            if (m.PreviousId is not null)
+                            {
+                                keys.Add(new(IdentityKinds.UserId, m.PreviousId));
+                                keys.Add(new(IdentityKinds.AnonymousId, m.PreviousId));
+                            }
+                            foreach (var key in m.Identities)
+                            {
+                                keys.Add(key);
+                                if (IdentityKinds.IsContactPoint(key.Kind)) hashes.Add(SuppressionHash(workspace.Salt, key));
+                            }
+                            break;
+                        case ProfileEdit edit:
+                            keys.Add(edit.Target);
+                            break;
+                    }
+                }
+
+                _existingMessageIds[ws] = messageIds.Count == 0
+                    ? []
+                    : [.. await tx.FindExistingMessageIdsAsync(ws, messageIds, ct)];
+                _suppressed[ws] = hashes.Count == 0 ? [] : [.. await tx.FindSuppressionsAsync(ws, hashes, ct)];
+                var resolved = await tx.ResolveAsync(ws, keys, ct);
+                foreach (var (key, id) in resolved) _identities[(ws, key)] = id;
+                var loaded = await tx.LoadProfilesAsync(ws, resolved.Values.Distinct().ToList(), ct);
+                foreach (var (id, record) in loaded) _profiles[(ws, id)] = new ProfileState(record, isNew: false);
+            }
+        }
+
+        public async ValueTask<CommandOutcome> ApplyMessageAsync(IngestMessage command, CancellationToken ct)
+        {
+            var ws = command.WorkspaceId;
+            var m = command.Message;
+            if (_existingMessageIds[ws].Contains(m.MessageId) || _batchMessageIds.Contains((ws, m.MessageId)))
+                return CommandOutcome.Duplicate;
+
+            var byUser = m.UserId is null ? null : Find(ws, new(IdentityKinds.UserId, m.UserId));
+            var byAnonymous = m.AnonymousId is null ? null : Find(ws, new(IdentityKinds.AnonymousId, m.AnonymousId));
+
+            // Commands for a profile that lives on another partition go there, unapplied.
+            if (ForeignHome(byUser ?? byAnonymous) is { } home) return new Forward(home);
+
+            ProfileState target;
+            if (m.Type == MessageType.Alias)
+            {
+                target = await ApplyAliasAsync(ws, m, byUser, command.RoutingKey, ct);
+            }
+            else if (byUser is not null && byAnonymous is not null && byUser != byAnonymous)
+            {
+                // Anonymous history joins the known user. Two known users are never merged implicitly.
+                if (byAnonymous.Record.UserId is null) Merge(ws, byAnonymous, byUser);
+                target = byUser;
+            }
+            else if (byUser is not null)
+            {
+                target = byUser;
+                if (m.AnonymousId is not null && byAnonymous is null) Claim(ws, new(IdentityKinds.AnonymousId, m.AnonymousId), target, move: false, m.ReceivedAt);
+            }
+            else if (byAnonymous is not null)
+            {
+                if (m.UserId is null)
+                {
+                    target = byAnonymous;
+                }
+                else if (byAnonymous.Record.UserId is null)
+                {
+                    target = byAnonymous;
+                    target.Record = target.Record with { UserId = m.UserId };
+                    Claim(ws, new(IdentityKinds.UserId, m.UserId), target, move: false, m.ReceivedAt);
+                }
+                else
+                {
+                    // A device's anonymous id that already belongs to another known user (shared device):
+                    // the new user gets a profile of their own; the anonymous id stays where it is.
+                    target = await CreateAsync(ws, command.RoutingKey, m.UserId, m, ct);
+                }
+            }
+            else
+            {
+                target = await CreateAsync(ws, command.RoutingKey, m.UserId, m, ct);
+                if (m.AnonymousId is not null) Claim(ws, new(IdentityKinds.AnonymousId, m.AnonymousId), target, move: false, m.ReceivedAt);
+            }
+
+            Apply(ws, target, m);
+            _batchMessageIds.Add((ws, m.MessageId));
+            return CommandOutcome.Applied;
+        }
+
+        private async ValueTask<ProfileState> ApplyAliasAsync(long ws, SegmentMessage m, ProfileState? byUser, string routingKey, CancellationToken ct)
+        {
+            var userId = m.UserId!;
+            var previousId = m.PreviousId!;
+            var previous = Find(ws, new(IdentityKinds.UserId, previousId)) ?? Find(ws, new(IdentityKinds.AnonymousId, previousId));
+            if (previous is null)
+            {
+                var target = byUser ?? await CreateAsync(ws, routingKey, userId, m, ct);
+                Claim(ws, new(IdentityKinds.AnonymousId, previousId), target, move: false, m.ReceivedAt);
+                return target;
+            }
+            if (byUser is null)
+            {
+                if (previous.Record.UserId is null || previous.Record.UserId == previousId)
+                    previous.Record = previous.Record with { UserId = userId };
+                Claim(ws, new(IdentityKinds.UserId, userId), previous, move: false, m.ReceivedAt);
+                previous.Dirty = true;
+                return previous;
+            }
+            if (previous != byUser) Merge(ws, previous, byUser); // an explicit alias merges even two known profiles
+            return byUser;
+        }
+
+        public CommandOutcome ApplyTags(ChangeTags command)
+        {
+            if (Find(command.WorkspaceId, command.Target) is not { } profile) return CommandOutcome.NotFound;
+            if (ForeignHome(profile) is { } home) return new Forward(home);
+            var tags = new SortedSet<string>(profile.Record.Tags, StringComparer.Ordinal);
+            foreach (var tag in command.Add) tags.Add(tag);
+            foreach (var tag in command.Remove) tags.Remove(tag);
+            profile.Record = profile.Record with { Tags = [.. tags] };
+            profile.Dirty = true;
+            return new ProfileUpdated(profile.Record);
+        }
+
+        public CommandOutcome ApplyTraits(PatchTraits command)
+        {
+            if (Find(command.WorkspaceId, command.Target) is not { } profile) return CommandOutcome.NotFound;
+            if (ForeignHome(profile) is { } home) return new Forward(home);
+            profile.Record = profile.Record with { TraitsJson = TraitMerge.Merge(profile.Record.TraitsJson, command.Traits) };
+            profile.Dirty = true;
+            return new ProfileUpdated(profile.Record);
+        }
+
+        public async Task WriteAsync(CancellationToken ct)
+        {
+            var upserts = new List<ProfileRecord>();
+            foreach (var state in _profiles.Values)
+            {
+                if (!state.Dirty || state.MergedAway) continue;
+                upserts.Add(state.Record with { Version = state.LoadedVersion + 1 });
+            }
+            if (upserts.Count > 0) await tx.UpsertProfilesAsync(upserts, ct);
+            if (_pendingIdentities.Count > 0) await tx.PutIdentitiesAsync(_pendingIdentities.Values, ct);
+            foreach (var (ws, from, fromVersion, into) in _merges)
+                await tx.MergeProfilesAsync(ws, from, fromVersion, Resolve(ws, into), ct);
+            if (_events.Count > 0)
+            {
+                for (var i = 0; i < _events.Count; i++)
+                {
+                    var e = _events[i];
+                    var owner = Resolve(e.WorkspaceId, e.ProfileId);
+                    if (owner != e.ProfileId) _events[i] = e with { ProfileId = owner };
+                }
+                await tx.AppendEventsAsync(_events, ct);
+            }
+        }
+
+        private int? ForeignHome(ProfileState? profile)
+        {
+            if (profile is null || profile.IsNew || partitionCount <= 1) return null;
+            var home = StableHash.Partition(profile.Record.RoutingHash, partitionCount);
+            return home == partition ? null : home;
+        }
+
+        private long Resolve(long ws, long id)
+        {
+            while (_redirects.TryGetValue((ws, id), out var next)) id = next;
+            return id;
+        }
+
+        private ProfileState? Find(long ws, IdentityKey key)
+        {
+            if (!_identities.TryGetValue((ws, key), out var id)) return null;
+            return _profiles.GetValueOrDefault((ws, Resolve(ws, id)));
+        }
+
+        private async ValueTask<ProfileState> CreateAsync(long ws, string routingKey, string? userId, SegmentMessage m, CancellationToken ct)
+        {
+            if (_idsLeft == 0)
+            {
+                _nextId = await tx.ReserveProfileIdsAsync(IdBlock, ct);
+                _idsLeft = IdBlock;
+            }
+            var id = _nextId++;
+            _idsLeft--;
+            var record = new ProfileRecord(
+                ws, id, userId, StableHash.RoutingHash(ws, routingKey), "{}", [], null, null, false,
+                m.Timestamp, m.Timestamp, 1);
+            var state = new ProfileState(record, isNew: true);
+            _profiles[(ws, id)] = state;
+            if (userId is not null) Claim(ws, new(IdentityKinds.UserId, userId), state, move: false, m.ReceivedAt);
+            return state;
+        }
+
+        /// <summary>
+        /// Points an identity at a profile. Contact points and ids are first-come (a shared e-mail never moves to,
+        /// or merges, another profile); push tokens move to the profile that reported them last (devices change hands).
+        /// </summary>
+        private void Claim(long ws, IdentityKey key, ProfileState profile, bool move, DateTimeOffset at)
+        {
+            if (_identities.TryGetValue((ws, key), out var current))
+            {
+                current = Resolve(ws, current);
+                if (current == profile.Id || !move) return;
+            }
+            _identities[(ws, key)] = profile.Id;
+            _pendingIdentities[(ws, key)] = new IdentityRow(ws, key, profile.Id, at);
+        }
+
+        private void Merge(long ws, ProfileState from, ProfileState into)
+        {
+            var a = into.Record;
+            var b = from.Record;
+            into.Record = a with
+            {
+                UserId = a.UserId ?? b.UserId,
+                TraitsJson = TraitMerge.MergeObjects(a.TraitsJson, b.TraitsJson),
+                Tags = [.. new SortedSet<string>(a.Tags.Concat(b.Tags), StringComparer.Ordinal)],
+                Timezone = a.Timezone ?? b.Timezone,
+                Locale = a.Locale ?? b.Locale,
+                Suppressed = a.Suppressed || b.Suppressed,
+                FirstSeen = a.FirstSeen < b.FirstSeen ? a.FirstSeen : b.FirstSeen,
+                LastSeen = a.LastSeen > b.LastSeen ? a.LastSeen : b.LastSeen,
+            };
+            into.Dirty = true;
+            from.MergedAway = true;
+            _redirects[(ws, from.Id)] = into.Id;
+            if (!from.IsNew) _merges.Add((ws, from.Id, from.LoadedVersion, into.Id));
+
+            foreach (var (key, row) in _pendingIdentities.ToList())
+            {
+                if (row.ProfileId == from.Id) _pendingIdentities[key] = row with { ProfileId = into.Id };
+            }
+            foreach (var key in _identities.Where(kv => kv.Key.Ws == ws && kv.Value == from.Id).Select(kv => kv.Key).ToList())
+                _identities[key] = into.Id;
+        }
+
+        private void Apply(long ws, ProfileState target, SegmentMessage m)
+        {
+            var r = target.Record;
+            if (m.Type == MessageType.Identify && m.Traits.ValueKind == System.Text.Json.JsonValueKind.Object)
+                r = r with { TraitsJson = TraitMerge.Merge(r.TraitsJson, m.Traits) };
+            if (m.Timezone is not null) r = r with { Timezone = m.Timezone };
+            if (m.Locale is not null) r = r with { Locale = m.Locale };
+            if (m.Timestamp < r.FirstSeen) r = r with { FirstSeen = m.Timestamp };
+            if (m.Timestamp > r.LastSeen) r = r with { LastSeen = m.Timestamp };
+            foreach (var key in m.Identities)
+            {
+                Claim(ws, key, target, move: key.Kind.StartsWith(IdentityKinds.PushPrefix, StringComparison.Ordinal), m.ReceivedAt);
+                if (IdentityKinds.IsContactPoint(key.Kind) && _suppressed[ws].Contains(SuppressionHash(_salts[ws], key)))
+                    r = r with { Suppressed = true };
+            }
+            target.Record = r;
+            target.Dirty = true;
+            _events.Add(new EventRow(ws, target.Id, 0, m.MessageId, m.TypeName, m.Event ?? m.Name, m.Timestamp, m.ReceivedAt, m.Json));
+        }
+    }
+}
+
+/// <summary>The command belongs to the profile's home partition and must be re-queued there.</summary>
+public sealed record Forward(int Partition) : CommandOutcome;

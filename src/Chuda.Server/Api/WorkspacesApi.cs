@@ -1,0 +1,106 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Chuda.Domain.Workspaces;
+using Chuda.Engine.Workspaces;
+using Chuda.Storage;
+
+namespace Chuda.Server.Api;
+
+public sealed record CreateWorkspaceRequest(string Name);
+
+/// <summary>Keys are shown once, here, and never again.</summary>
+public sealed record WorkspaceCreated(string Name, string WriteKey, string AdminKey);
+
+public sealed record WorkspaceView(string Name, DateTimeOffset CreatedAt);
+
+public sealed record RotateKeyRequest(string Kind);
+
+public sealed record KeyRotated(string Workspace, string Kind, string Key);
+
+/// <summary>Workspaces (tenants) and their keys.</summary>
+public static partial class WorkspacesApi
+{
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
+    private static partial Regex NamePattern();
+
+    public static IEndpointRouteBuilder MapWorkspacesApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/workspaces").WithTags("Workspaces");
+        group.MapPost("/", CreateAsync).WithName("create-workspace")
+            .WithSummary("Create a workspace with its own write and admin keys (instance admin key required)")
+            .Accepts<CreateWorkspaceRequest>("application/json")
+            .Produces<WorkspaceCreated>(StatusCodes.Status201Created).ProducesProblem(400).ProducesProblem(403).ProducesProblem(409);
+        group.MapGet("/", ListAsync).WithName("list-workspaces").WithSummary("All workspaces (instance admin key required)")
+            .Produces<IReadOnlyList<WorkspaceView>>().ProducesProblem(403);
+        group.MapPost("/{name}/keys/rotate", RotateAsync).WithName("rotate-key")
+            .WithSummary("Revoke the workspace's write or admin keys and issue a new one (its own admin key or the instance admin key)")
+            .Accepts<RotateKeyRequest>("application/json")
+            .Produces<KeyRotated>().ProducesProblem(400).ProducesProblem(403).ProducesProblem(404);
+        return app;
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext context, WorkspaceDirectory directory)
+    {
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
+        if (caller is null) return problem!;
+        if (!caller.InstanceAdmin) return Problems.Forbidden("Creating workspaces needs the instance admin key (the admin key of workspace 'default').");
+        var (name, error) = await ReadStringAsync(context, "name");
+        if (error is not null) return error;
+        if (!NamePattern().IsMatch(name!)) return Problems.Field("name", "Use 1..63 lower-case letters, digits, '-' or '_', starting with a letter or digit.");
+        try
+        {
+            var issued = await directory.CreateAsync(name!, instanceAdmin: false, null, null, context.RequestAborted);
+            return TypedResults.Created($"/api/v1/workspaces/{name}", new WorkspaceCreated(issued.Workspace.Name, issued.WriteKey, issued.AdminKey));
+        }
+        catch (DuplicateNameException)
+        {
+            return Problems.Conflict("name", $"A workspace named '{name}' exists.");
+        }
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, WorkspaceDirectory directory, IChudaStore store)
+    {
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
+        if (caller is null) return problem!;
+        if (!caller.InstanceAdmin) return Problems.Forbidden("Listing workspaces needs the instance admin key.");
+        var all = await store.ListWorkspacesAsync(context.RequestAborted);
+        return TypedResults.Ok(all.Select(w => new WorkspaceView(w.Name, w.CreatedAt)).ToList());
+    }
+
+    private static async Task<IResult> RotateAsync(string name, HttpContext context, WorkspaceDirectory directory)
+    {
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
+        if (caller is null) return problem!;
+        var workspace = await directory.FindAsync(name, context.RequestAborted);
+        if (workspace is null) return Problems.NotFound($"No workspace is named '{name}'.");
+        if (!caller.InstanceAdmin && caller.Workspace.Id != workspace.Id)
+            return Problems.Forbidden("A workspace's keys are rotated with its own admin key or the instance admin key.");
+        var (kindText, error) = await ReadStringAsync(context, "kind");
+        if (error is not null) return error;
+        ApiKeyKind kind;
+        switch (kindText)
+        {
+            case "write": kind = ApiKeyKind.Write; break;
+            case "admin": kind = ApiKeyKind.Admin; break;
+            default: return Problems.Field("kind", "Must be 'write' or 'admin'.");
+        }
+        var key = await directory.RotateAsync(workspace, kind, context.RequestAborted);
+        return TypedResults.Ok(new KeyRotated(workspace.Name, kindText, key));
+    }
+
+    private static async Task<(string? Value, IResult? Problem)> ReadStringAsync(HttpContext context, string field)
+    {
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) return (null, Problems.Field("body", "Expected a JSON object."));
+            if (!doc.RootElement.TryGetProperty(field, out var value)) return (null, Problems.Field(field, "Required."));
+            if (value.ValueKind != JsonValueKind.String) return (null, Problems.Field(field, "Must be a string."));
+            return (value.GetString(), null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, Problems.Field("body", "Malformed JSON: " + ex.Message));
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using Chuda.Engine;
+using Chuda.Server.Hosting;
+
+namespace Chuda.Server.Cli;
+
+/// <summary>The <c>chuda</c> command line: serve, import, help.</summary>
+public static class Cli
+{
+    public const string Usage = """
+        chuda — open-source customer engagement engine
+
+        Usage:
+          chuda serve [--urls URL] [--data DIR] [--store CONNECTION] [--partitions N]
+              Run the server (default http://127.0.0.1:5080) on the embedded SQLite store in DIR
+              (default ./.chuda), or on PostgreSQL with --store "Host=…;Database=…;Username=…"
+              (env CHUDA_STORE). Env CHUDA_WRITE_KEY / CHUDA_ADMIN_KEY fix the keys of workspace 'default'.
+          chuda import FILE [--workspace NAME] [--data DIR] [--store CONNECTION] [--report FILE]
+              Load Segment-format JSONL events (*.jsonl, *.ndjson) or a CSV of profiles (header row =
+              trait names; a userId column is required) through the same validation as the API.
+              Idempotent by messageId; rejected lines go to a report (default FILE.rejected.txt).
+          chuda --help
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage);
+            return 0;
+        }
+        try
+        {
+            var (command, options) = Parse(args);
+            switch (command)
+            {
+                case "serve":
+                    return await ServeAsync(options);
+                case "import":
+                    return await ImportCommand.RunAsync(options, CancellationToken.None);
+                default:
+                    await Console.Error.WriteLineAsync($"Unknown command '{command}'.\n\n{Usage}");
+                    return 2;
+            }
+        }
+        catch (UsageException ex)
+        {
+            await Console.Error.WriteLineAsync($"{ex.Message}\n\n{Usage}");
+            return 2;
+        }
+    }
+
+    private static async Task<int> ServeAsync(CommandLine options)
+    {
+        options.EnsureNoPositional();
+        var serve = options.ToServeOptions();
+        await using var app = await ChudaApp.BuildAsync(serve, CancellationToken.None);
+        await Console.Out.WriteLineAsync($"Chuda listening on {serve.Urls} (store: {(serve.Store is null ? "SQLite in " + Path.GetFullPath(serve.DataDirectory) : "PostgreSQL")})");
+        await app.RunAsync();
+        return 0;
+    }
+
+    internal static (string Command, CommandLine Options) Parse(string[] args)
+    {
+        var command = args[0];
+        var named = new Dictionary<string, string>(StringComparer.Ordinal);
+        var positional = new List<string>();
+        for (var i = 1; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (arg is "-h" or "--help") throw new UsageException($"Help for '{command}':");
+            if (arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                var eq = arg.IndexOf('=', StringComparison.Ordinal);
+                if (eq > 0) named[arg[2..eq]] = arg[(eq + 1)..];
+                else if (i + 1 < args.Length) named[arg[2..]] = args[++i];
+                else throw new UsageException($"Option {arg} needs a value.");
+            }
+            else
+            {
+                positional.Add(arg);
+            }
+        }
+        return (command, new CommandLine(named, positional));
+    }
+}
+
+internal sealed class UsageException(string message) : Exception(message);
+
+internal sealed record CommandLine(IReadOnlyDictionary<string, string> Named, IReadOnlyList<string> Positional)
+{
+    private static readonly HashSet<string> Known = ["urls", "data", "store", "partitions", "workspace", "report"];
+
+    public string? Get(string name) => Named.GetValueOrDefault(name);
+
+    public void EnsureNoPositional()
+    {
+        if (Positional.Count > 0) throw new UsageException($"Unexpected argument '{Positional[0]}'.");
+    }
+
+    public ServeOptions ToServeOptions()
+    {
+        foreach (var name in Named.Keys)
+        {
+            if (!Known.Contains(name)) throw new UsageException($"Unknown option --{name}.");
+        }
+        int? partitions = null;
+        if (Get("partitions") is { } p)
+        {
+            if (!int.TryParse(p, out var n) || n < 1) throw new UsageException("--partitions takes a positive whole number.");
+            partitions = n;
+        }
+        return new ServeOptions
+        {
+            Urls = Get("urls") ?? Environment.GetEnvironmentVariable("CHUDA_URLS") ?? ServeOptions.DefaultUrls,
+            DataDirectory = Get("data") ?? Environment.GetEnvironmentVariable("CHUDA_DATA") ?? ".chuda",
+            Store = Get("store") ?? NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_STORE")),
+            WriteKey = NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_WRITE_KEY")),
+            AdminKey = NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_ADMIN_KEY")),
+            Engine = new EngineOptions { Partitions = partitions },
+        };
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}

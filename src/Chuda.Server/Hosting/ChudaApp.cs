@@ -1,0 +1,73 @@
+using Chuda.Engine;
+using Chuda.Engine.Profiles;
+using Chuda.Engine.Workspaces;
+using Chuda.Server.Api;
+using Chuda.Storage;
+
+namespace Chuda.Server.Hosting;
+
+/// <summary>Composes the server: store, engine, HTTP API. <c>chuda serve</c>, the tests and the benchmarks all start it here.</summary>
+public static class ChudaApp
+{
+    public static async Task<WebApplication> BuildAsync(ServeOptions options, CancellationToken cancellationToken)
+    {
+        options.Engine.Validate();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseUrls(options.Urls);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", options.VerboseLogging ? LogLevel.Information : LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+
+        var store = await StoreFactory.OpenAsync(new StoreOptions(options.Store, options.DataDirectory), cancellationToken);
+        try
+        {
+            await store.MigrateAsync(cancellationToken);
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(options.Time);
+        builder.Services.AddSingleton(options.Engine);
+        builder.Services.AddSingleton<WorkspaceDirectory>();
+        builder.Services.AddSingleton<ProfilePartitions>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProfilePartitions>());
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Engine.DrainTimeout + TimeSpan.FromSeconds(5));
+        builder.Services.AddProblemDetails();
+        builder.Services.AddRequestDecompression();
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "Chuda API";
+            doc.Info.Description = "Segment-compatible ingestion (/v1/*, write key as Basic-auth user name) and the management API (/api/v1/*, admin key as Bearer token).";
+            return Task.CompletedTask;
+        }));
+
+        var app = builder.Build();
+        var directory = app.Services.GetRequiredService<WorkspaceDirectory>();
+        var issued = await directory.BootstrapAsync(options.WriteKey, options.AdminKey, cancellationToken);
+        if (issued is not null)
+        {
+            await options.Console.WriteLineAsync($"""
+                Created workspace '{issued.Workspace.Name}'. These keys are shown once; keep them.
+                  write key (ingestion, Basic-auth user name): {issued.WriteKey}
+                  admin key (management API, Bearer token):   {issued.AdminKey}
+                """);
+        }
+
+        app.UseExceptionHandler();
+        app.UseRequestDecompression();
+        app.MapGet("/health", (IChudaStore s, ProfilePartitions p) =>
+                TypedResults.Ok(new HealthView("ok", s.Kind, p.PartitionCount, p.Queued)))
+            .WithTags("Operations").WithName("health").WithSummary("200 once the store is open and migrated");
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapIngestionApi();
+        app.MapProfilesApi();
+        app.MapWorkspacesApi();
+        return app;
+    }
+}
+
+public sealed record HealthView(string Status, string Store, int Partitions, long Queued);

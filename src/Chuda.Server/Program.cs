@@ -1,0 +1,3 @@
+using Chuda.Server.Cli;
+
+return await Cli.RunAsync(args);
