@@ -89,7 +89,11 @@ public interface IProfileTransaction : IAsyncDisposable
     /// </summary>
     Task UpsertProfilesAsync(IReadOnlyCollection<ProfileRecord> profiles, CancellationToken cancellationToken);
 
-    /// <summary>Points each identity at its profile: inserts it, or moves it when it pointed elsewhere.</summary>
+    /// <summary>
+    /// Points each identity at its profile: inserts it, or moves it when it pointed elsewhere. A row with
+    /// <see cref="IdentityRow.Claim"/> set never moves an identity: if it points at another profile, this throws
+    /// <see cref="ConcurrencyConflictException"/> (two partitions raced to claim it; the loser retries with fresh reads).
+    /// </summary>
     Task PutIdentitiesAsync(IReadOnlyCollection<IdentityRow> identities, CancellationToken cancellationToken);
 
     /// <summary>Appends events (assigning <see cref="EventRow.Seq"/> in the given order) and records their message ids for de-duplication.</summary>

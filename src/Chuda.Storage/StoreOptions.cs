@@ -17,6 +17,14 @@ public sealed record StoreOptions(string? ConnectionString, string DataDirectory
     /// <summary>SQLite page cache of the writer connection, in KiB.</summary>
     public int SqliteCacheSizeKib { get; init; } = 64 * 1024;
 
+    /// <summary>
+    /// SQLite WAL size (in 4 KiB pages) that triggers an automatic checkpoint. Ingest dirties index pages all over
+    /// the dedup and per-profile B-trees, so a checkpoint after nearly every batch (SQLite's default, 1000 pages) copies
+    /// most of them back each time; a larger WAL lets a page changed by many batches be copied once. The default
+    /// (about 200 MB of WAL between checkpoints) roughly doubled ingest in the 5,000-row-batch measurement.
+    /// </summary>
+    public int SqliteWalAutoCheckpointPages { get; init; } = 50_000;
+
     /// <summary>PostgreSQL: how many partitions may write at once; null means <see cref="Environment.ProcessorCount"/>.</summary>
     public int? MaxPartitions { get; init; }
 

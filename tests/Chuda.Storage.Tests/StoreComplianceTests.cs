@@ -633,6 +633,52 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_claim_inserts_a_new_identity_and_never_takes_one_from_another_profile()
+    {
+        var ws = await NewWorkspaceAsync();
+        var a = await CreateProfileAsync(ws.Id, Email("owned@example.com"));
+        var b = await CreateProfileAsync(ws.Id);
+
+        await InTxAsync(tx => tx.PutIdentitiesAsync(
+            [Identity(ws.Id, IdentityKinds.Email, "new@example.com", b.Id) with { Claim = true },
+             Identity(ws.Id, IdentityKinds.Email, "owned@example.com", a.Id) with { Claim = true }], Ct));
+        Assert.Equal(b.Id, await Store.FindProfileIdAsync(ws.Id, Email("new@example.com"), Ct));
+
+        await using (var tx = await Store.BeginAsync(Ct))
+        {
+            await tx.PutIdentitiesAsync([Identity(ws.Id, IdentityKinds.Phone, "+8613800138009", b.Id) with { Claim = true }], Ct);
+            await Assert.ThrowsAsync<ConcurrencyConflictException>(() =>
+                tx.PutIdentitiesAsync([Identity(ws.Id, IdentityKinds.Email, "owned@example.com", b.Id) with { Claim = true }], Ct));
+        }
+        Assert.Equal(a.Id, await Store.FindProfileIdAsync(ws.Id, Email("owned@example.com"), Ct));
+        Assert.Null(await Store.FindProfileIdAsync(ws.Id, new IdentityKey(IdentityKinds.Phone, "+8613800138009"), Ct));
+    }
+
+    [Fact]
+    public async Task Of_two_concurrent_claims_of_one_identity_exactly_one_wins()
+    {
+        var ws = await NewWorkspaceAsync();
+        var a = await CreateProfileAsync(ws.Id);
+        var b = await CreateProfileAsync(ws.Id);
+        var key = new IdentityKey(IdentityKinds.AnonymousId, "raced");
+
+        var first = await Store.BeginAsync(Ct);
+        await first.PutIdentitiesAsync([new IdentityRow(ws.Id, key, a.Id, T0, Claim: true)], Ct);
+        var second = Task.Run(async () =>
+        {
+            await using var tx = await Store.BeginAsync(Ct); // SQLite: waits for the writer; PostgreSQL: runs concurrently
+            await tx.PutIdentitiesAsync([new IdentityRow(ws.Id, key, b.Id, T0, Claim: true)], Ct);
+            await tx.CommitAsync(Ct);
+        });
+        await Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System); // let the second one block on the first
+        await first.CommitAsync(Ct);
+        await first.DisposeAsync();
+
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => second);
+        Assert.Equal(a.Id, await Store.FindProfileIdAsync(ws.Id, key, Ct));
+    }
+
+    [Fact]
     public async Task Identity_values_are_exact_and_kinds_are_distinct()
     {
         var ws = await NewWorkspaceAsync();

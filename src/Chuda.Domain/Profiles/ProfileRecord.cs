@@ -25,7 +25,10 @@ public sealed record ProfileRecord(
     long Version);
 
 /// <summary>An identity row: <paramref name="Key"/> points at profile <paramref name="ProfileId"/>.</summary>
-public sealed record IdentityRow(long WorkspaceId, IdentityKey Key, long ProfileId, DateTimeOffset CreatedAt);
+/// <param name="Claim">The writer believes the identity is new: storing it must not take it from another profile.
+/// If it already points elsewhere (another partition claimed it first), the write is a concurrency conflict.
+/// False: the identity moves to <paramref name="ProfileId"/> wherever it pointed (push tokens change hands).</param>
+public sealed record IdentityRow(long WorkspaceId, IdentityKey Key, long ProfileId, DateTimeOffset CreatedAt, bool Claim = false);
 
 /// <summary>One stored event of a profile's history (the event log is the source of truth for later work).</summary>
 /// <param name="Seq">Store-assigned, strictly increasing per store; 0 before it is stored.</param>

@@ -323,13 +323,12 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
         /// </summary>
         private void Claim(long ws, IdentityKey key, ProfileState profile, bool move, DateTimeOffset at)
         {
-            if (_identities.TryGetValue((ws, key), out var current))
-            {
-                current = Resolve(ws, current);
-                if (current == profile.Id || !move) return;
-            }
+            var known = _identities.TryGetValue((ws, key), out var current);
+            if (known && (Resolve(ws, current) == profile.Id || !move)) return;
             _identities[(ws, key)] = profile.Id;
-            _pendingIdentities[(ws, key)] = new IdentityRow(ws, key, profile.Id, at);
+            // An identity this batch saw as new is claimed (insert-only): if another partition claims it first, the
+            // store reports a conflict and the batch is retried with fresh reads, so it never silently moves.
+            _pendingIdentities[(ws, key)] = new IdentityRow(ws, key, profile.Id, at, Claim: !known);
         }
 
         private void Merge(long ws, ProfileState from, ProfileState into)

@@ -492,17 +492,50 @@ public sealed class PostgresStore : IChudaStore
                 .ThenBy(r => r.Key.Kind, StringComparer.Ordinal)
                 .ThenBy(r => r.Key.Value, StringComparer.Ordinal)
                 .ToArray();
-            await using var command = Command(
-                "INSERT INTO identities (workspace_id, kind, value, profile_id, created_at) " +
-                "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[]) " +
-                "ON CONFLICT (workspace_id, kind, value) DO UPDATE SET profile_id = excluded.profile_id " +
-                "WHERE identities.profile_id <> excluded.profile_id");
+            var moves = Array.FindAll(rows, r => !r.Claim);
+            var claims = Array.FindAll(rows, r => r.Claim);
+            if (moves.Length > 0)
+            {
+                await using var command = Command(
+                    "INSERT INTO identities (workspace_id, kind, value, profile_id, created_at) " +
+                    "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[]) " +
+                    "ON CONFLICT (workspace_id, kind, value) DO UPDATE SET profile_id = excluded.profile_id " +
+                    "WHERE identities.profile_id <> excluded.profile_id");
+                AddIdentityParameters(command, moves);
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+            if (claims.Length > 0)
+            {
+                // Insert what is new. Then, in a second statement (READ COMMITTED gives it a fresh snapshot, so it sees
+                // a row another partition committed while our insert waited on the unique index), any claimed identity
+                // owned by another profile means that partition claimed it first.
+                await using (var insert = Command(
+                    "INSERT INTO identities (workspace_id, kind, value, profile_id, created_at) " +
+                    "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[]) " +
+                    "ON CONFLICT (workspace_id, kind, value) DO NOTHING"))
+                {
+                    AddIdentityParameters(insert, claims);
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                }
+                await using var check = Command(
+                    "SELECT count(*) FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[]) " +
+                    "AS w(workspace_id, kind, value, profile_id, created_at) " +
+                    "JOIN identities i ON i.workspace_id = w.workspace_id AND i.kind = w.kind AND i.value = w.value " +
+                    "WHERE i.profile_id <> w.profile_id");
+                AddIdentityParameters(check, claims);
+                var taken = (long)(await check.ExecuteScalarAsync(cancellationToken))!;
+                if (taken > 0)
+                    throw new ConcurrencyConflictException($"{taken} claimed identit{(taken == 1 ? "y is" : "ies are")} owned by another profile.");
+            }
+        }
+
+        private static void AddIdentityParameters(NpgsqlCommand command, IdentityRow[] rows)
+        {
             command.Parameters.Add(P(Array.ConvertAll(rows, r => r.WorkspaceId)));
             command.Parameters.Add(P(Array.ConvertAll(rows, r => r.Key.Kind)));
             command.Parameters.Add(P(Array.ConvertAll(rows, r => r.Key.Value)));
             command.Parameters.Add(P(Array.ConvertAll(rows, r => r.ProfileId)));
             command.Parameters.Add(P(Array.ConvertAll(rows, r => StoreValues.Truncate(r.CreatedAt))));
-            await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
         private const string InsertMessageIdsSql =

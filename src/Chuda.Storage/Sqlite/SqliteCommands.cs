@@ -33,6 +33,13 @@ internal sealed class SqliteCommands(SqliteConnection connection) : IDisposable
         "SELECT profile_id FROM identities WHERE workspace_id = $w AND kind = $k AND value = $v",
         ("$w", SqliteType.Integer), ("$k", SqliteType.Text), ("$v", SqliteType.Text));
 
+    /// <summary>Insert-only: a claimed identity never moves; the caller checks who owns it when nothing was inserted.</summary>
+    public SqliteCommand ClaimIdentity => field ??= Create(
+        "INSERT INTO identities (workspace_id, kind, value, profile_id, created_at) VALUES ($w, $k, $v, $p, $c) " +
+        "ON CONFLICT (workspace_id, kind, value) DO NOTHING",
+        ("$w", SqliteType.Integer), ("$k", SqliteType.Text), ("$v", SqliteType.Text), ("$p", SqliteType.Integer),
+        ("$c", SqliteType.Integer));
+
     public SqliteCommand PutIdentity => field ??= Create(
         "INSERT INTO identities (workspace_id, kind, value, profile_id, created_at) VALUES ($w, $k, $v, $p, $c) " +
         "ON CONFLICT (workspace_id, kind, value) DO UPDATE SET profile_id = excluded.profile_id " +

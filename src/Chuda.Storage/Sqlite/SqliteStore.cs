@@ -74,6 +74,7 @@ public sealed class SqliteStore : IChudaStore
                 command.CommandText =
                     $"PRAGMA synchronous={(options.SqliteSynchronousFull ? "FULL" : "NORMAL")}; " +
                     $"PRAGMA cache_size=-{options.SqliteCacheSizeKib.ToString(CultureInfo.InvariantCulture)}; " +
+                    $"PRAGMA wal_autocheckpoint={options.SqliteWalAutoCheckpointPages.ToString(CultureInfo.InvariantCulture)}; " +
                     "PRAGMA temp_store=MEMORY;";
                 command.ExecuteNonQuery();
             }
@@ -505,16 +506,27 @@ public sealed class SqliteStore : IChudaStore
 
         public Task PutIdentitiesAsync(IReadOnlyCollection<IdentityRow> identities, CancellationToken cancellationToken)
         {
-            var command = Use(_commands.PutIdentity);
-            var ps = command.Parameters;
+            var put = Use(_commands.PutIdentity);
+            var claim = Use(_commands.ClaimIdentity);
             foreach (var row in identities)
             {
+                var command = row.Claim ? claim : put;
+                var ps = command.Parameters;
                 ps[0].Value = row.WorkspaceId;
                 ps[1].Value = row.Key.Kind;
                 ps[2].Value = row.Key.Value;
                 ps[3].Value = row.ProfileId;
                 ps[4].Value = StoreValues.ToMillis(row.CreatedAt);
-                command.ExecuteNonQuery();
+                if (command.ExecuteNonQuery() == 0 && row.Claim)
+                {
+                    var resolve = Use(_commands.Resolve);
+                    resolve.Parameters[0].Value = row.WorkspaceId;
+                    resolve.Parameters[1].Value = row.Key.Kind;
+                    resolve.Parameters[2].Value = row.Key.Value;
+                    var owner = resolve.ExecuteScalar() as long?;
+                    if (owner != row.ProfileId)
+                        throw new ConcurrencyConflictException($"Identity {row.Key} belongs to profile {owner}, not {row.ProfileId}.");
+                }
             }
             return Task.CompletedTask;
         }
