@@ -37,7 +37,7 @@ cleanup() {
   rm -rf "$pgdir"
 }
 trap cleanup EXIT
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 [ "$(id -u)" -eq 0 ] && chown postgres "$pgdir"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 55432)
 log "PostgreSQL ($pgbin) on 127.0.0.1:$port"
