@@ -19,7 +19,7 @@ public static class Inproc
         Pipeline.LoadResult result;
         await using (var db = await BenchDatabase.CreateAsync(kind, args, "inproc"))
         {
-            await using var pipeline = await Pipeline.StartAsync(db);
+            await using var pipeline = await Pipeline.StartAsync(db, timed: args.Flag("breakdown"));
             var run = Guid.NewGuid().ToString("N")[..8];
             await pipeline.LoadAsync(template, warmupBodies, submitters, (_, _, r) => r.NextInt64(profiles), "w" + run + "-");
             result = await pipeline.LoadAsync(template, bodies, submitters, (_, _, r) => r.NextInt64(profiles), "m" + run + "-");
@@ -28,6 +28,7 @@ public static class Inproc
             Report.Line($"  pipeline: {Report.F(figure)} events/s in {result.Elapsed.TotalSeconds:0.0} s; duplicates={result.Duplicates}; " +
                 $"stored profiles={p} events={e} (incl. {warmupBodies * perBody} warm-up); partitions={pipeline.Partitions.PartitionCount}");
             Report.Line($"  SubmitAsync per {perBody}-event body (parse+submit+commit) ms: p50={Report.Percentile(result.SubmitMs, 50):0.0} p95={Report.Percentile(result.SubmitMs, 95):0.0} p99={Report.Percentile(result.SubmitMs, 99):0.0}");
+            if (pipeline.Store is TimedStore timed) Report.Line(timed.Describe(result.Elapsed));
             if (e < result.Events) throw new InvalidOperationException($"Only {e} events stored of {result.Events}.");
         }
 

@@ -29,11 +29,12 @@ public sealed class Pipeline : IAsyncDisposable
     public ProfilePartitions Partitions { get; }
     public long WorkspaceId { get; }
 
-    public static async Task<Pipeline> StartAsync(BenchDatabase db, EngineOptions? engine = null)
+    public static async Task<Pipeline> StartAsync(BenchDatabase db, EngineOptions? engine = null, bool timed = false)
     {
         engine ??= new EngineOptions();
         var store = await StoreFactory.OpenAsync(new StoreOptions(db.ChudaStore, db.Directory), CancellationToken.None);
         await store.MigrateAsync(CancellationToken.None);
+        if (timed) store = new TimedStore(store);
         var directory = new WorkspaceDirectory(store, TimeProvider.System, engine);
         await directory.BootstrapAsync(WriteKey, AdminKey, CancellationToken.None);
         var ws = await directory.FindAsync(WorkspaceDirectory.DefaultWorkspace, CancellationToken.None)

@@ -14,6 +14,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
         """);
     return 0;
 }
+if (args[0] == "summarize") return Report.Summarize(args.Skip(1));
 var rest = new Args(args.Skip(1));
 return args[0] switch
 {
@@ -23,6 +24,5 @@ return args[0] switch
     "lookup" => await Lookup.RunAsync(rest),
     "serve" => await Servers.ServeAsync(rest),
     "noop" => await Servers.NoopAsync(rest),
-    "summarize" => Report.Summarize(args.Skip(1)),
     _ => throw new ArgumentException($"Unknown scenario '{args[0]}'."),
 };

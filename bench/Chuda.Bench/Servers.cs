@@ -36,6 +36,7 @@ public static class Servers
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(args.Get("urls", "http://127.0.0.1:0"));
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
         await using var app = builder.Build();
         var success = """{"success":true}"""u8.ToArray();
         app.MapPost("/{**path}", async (HttpContext context) =>
