@@ -67,7 +67,7 @@ public sealed class SqliteStoreTests : StoreComplianceTests
     [Theory]
     [InlineData("SELECT seq FROM events WHERE workspace_id = 1 AND profile_id = 2 ORDER BY occurred_at DESC, seq DESC LIMIT 10", "events_profile")]
     [InlineData("SELECT seq FROM events WHERE workspace_id = 1 AND profile_id = 2 AND occurred_at <= 5 AND (occurred_at < 5 OR seq < 9) ORDER BY occurred_at DESC, seq DESC LIMIT 10", "events_profile")]
-    [InlineData("SELECT 1 FROM message_ids WHERE workspace_id = 1 AND hash = 2 AND message_id = 'x'", "PRIMARY KEY")]
+    [InlineData("SELECT 1 FROM message_ids WHERE workspace_id = 1 AND message_id = 'x'", "PRIMARY KEY")]
     [InlineData("SELECT profile_id FROM identities WHERE workspace_id = 1 AND kind = 'email' AND value = 'x'", "PRIMARY KEY")]
     [InlineData("SELECT kind, value FROM identities WHERE workspace_id = 1 AND profile_id = 2", "identities_profile")]
     [InlineData("SELECT count(*) FROM profiles WHERE workspace_id = 1", "profiles_workspace")]

@@ -378,10 +378,8 @@ public sealed class PostgresStore : IChudaStore
             if (messageIds.Count == 0) return found;
             var ids = messageIds.Distinct(StringComparer.Ordinal).ToArray();
             await using var command = Command(
-                "SELECT m.message_id FROM unnest($2::bigint[], $3::text[]) AS u(h, id) " +
-                "JOIN message_ids m ON m.workspace_id = $1 AND m.hash = u.h AND m.message_id = u.id");
+                "SELECT m.message_id FROM message_ids m WHERE m.workspace_id = $1 AND m.message_id = ANY($2::text[])");
             command.Parameters.Add(P(workspaceId));
-            command.Parameters.Add(P(Array.ConvertAll(ids, MessageIdHash.Of)));
             command.Parameters.Add(P(ids));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken)) found.Add(reader.GetString(0));
@@ -539,8 +537,8 @@ public sealed class PostgresStore : IChudaStore
         }
 
         private const string InsertMessageIdsSql =
-            "INSERT INTO message_ids (workspace_id, hash, message_id) " +
-            "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[]) ON CONFLICT DO NOTHING";
+            "INSERT INTO message_ids (workspace_id, message_id) " +
+            "SELECT * FROM unnest($1::bigint[], $2::text[]) ON CONFLICT DO NOTHING";
 
         public async Task AppendEventsAsync(IReadOnlyCollection<EventRow> events, CancellationToken cancellationToken)
         {
@@ -548,14 +546,13 @@ public sealed class PostgresStore : IChudaStore
             var rows = events as EventRow[] ?? events.ToArray();
             // Message ids in key order, so two batches that share one wait for each other instead of deadlocking.
             var ids = rows
-                .Select(e => (e.WorkspaceId, Hash: MessageIdHash.Of(e.MessageId), e.MessageId))
+                .Select(e => (e.WorkspaceId, e.MessageId))
                 .Distinct()
-                .OrderBy(x => x.WorkspaceId).ThenBy(x => x.Hash).ThenBy(x => x.MessageId, StringComparer.Ordinal)
+                .OrderBy(x => x.WorkspaceId).ThenBy(x => x.MessageId, StringComparer.Ordinal)
                 .ToArray();
             var idParameters = new NpgsqlParameter[]
             {
                 P(Array.ConvertAll(ids, x => x.WorkspaceId)),
-                P(Array.ConvertAll(ids, x => x.Hash)),
                 P(Array.ConvertAll(ids, x => x.MessageId)),
             };
 

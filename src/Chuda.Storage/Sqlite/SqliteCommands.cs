@@ -16,12 +16,12 @@ internal sealed class SqliteCommands(SqliteConnection connection) : IDisposable
     private readonly List<SqliteCommand> _all = [];
 
     public SqliteCommand FindMessageId => field ??= Create(
-        "SELECT 1 FROM message_ids WHERE workspace_id = $w AND hash = $h AND message_id = $m",
-        ("$w", SqliteType.Integer), ("$h", SqliteType.Integer), ("$m", SqliteType.Text));
+        "SELECT 1 FROM message_ids WHERE workspace_id = $w AND message_id = $m",
+        ("$w", SqliteType.Integer), ("$m", SqliteType.Text));
 
     public SqliteCommand InsertMessageId => field ??= Create(
-        "INSERT INTO message_ids (workspace_id, hash, message_id) VALUES ($w, $h, $m) ON CONFLICT DO NOTHING",
-        ("$w", SqliteType.Integer), ("$h", SqliteType.Integer), ("$m", SqliteType.Text));
+        "INSERT INTO message_ids (workspace_id, message_id) VALUES ($w, $m) ON CONFLICT DO NOTHING",
+        ("$w", SqliteType.Integer), ("$m", SqliteType.Text));
 
     public SqliteCommand InsertEvent => field ??= Create(
         "INSERT INTO events (workspace_id, profile_id, message_id, type, name, occurred_at, received_at, payload) " +

@@ -443,8 +443,7 @@ public sealed class SqliteStore : IChudaStore
             ps[0].Value = workspaceId;
             foreach (var id in messageIds)
             {
-                ps[1].Value = MessageIdHash.Of(id);
-                ps[2].Value = id;
+                ps[1].Value = id;
                 if (command.ExecuteScalar() is not null) found.Add(id);
             }
             return Task.FromResult<IReadOnlySet<string>>(found);
@@ -550,8 +549,7 @@ public sealed class SqliteStore : IChudaStore
                 insertEvent.ExecuteNonQuery();
 
                 m[0].Value = row.WorkspaceId;
-                m[1].Value = MessageIdHash.Of(row.MessageId);
-                m[2].Value = row.MessageId;
+                m[1].Value = row.MessageId;
                 insertId.ExecuteNonQuery();
             }
             return Task.CompletedTask;

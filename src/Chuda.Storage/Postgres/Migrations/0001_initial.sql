@@ -66,12 +66,12 @@ CREATE TABLE events (
 );
 CREATE INDEX events_profile ON events (workspace_id, profile_id, occurred_at, seq);
 
--- De-duplication of message ids, keyed by a 64-bit hash of the id first.
+-- De-duplication of message ids, keyed by the id itself (byte order): Segment libraries generate time-prefixed ids
+-- (node-next-<ms>-<uuid>, ajs-next-<ms>-...), so new keys cluster at the right edge of the index.
 CREATE TABLE message_ids (
     workspace_id  bigint NOT NULL,
-    hash          bigint NOT NULL,
-    message_id    text   NOT NULL,
-    PRIMARY KEY (workspace_id, hash, message_id)
+    message_id    text   COLLATE "C" NOT NULL,
+    PRIMARY KEY (workspace_id, message_id)
 );
 
 CREATE TABLE suppressions (

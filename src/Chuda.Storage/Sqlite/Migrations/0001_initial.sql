@@ -68,12 +68,13 @@ CREATE TABLE events (
 -- ORDER BY occurred_at DESC, seq DESC for one profile.
 CREATE INDEX events_profile ON events (workspace_id, profile_id, occurred_at);
 
--- De-duplication of message ids: the key leads with a 64-bit hash of the id so the B-tree mostly compares integers.
+-- De-duplication of message ids, keyed by the id itself. Segment libraries generate time-prefixed ids
+-- (analytics-node: node-next-<ms>-<uuid>, analytics.js: ajs-next-<ms>-...), and Chuda's own are UUIDv7, so new keys
+-- land at the right edge of their library's key range and inserts touch few pages; a hash would scatter them.
 CREATE TABLE message_ids (
     workspace_id  INTEGER NOT NULL,
-    hash          INTEGER NOT NULL,
     message_id    TEXT    NOT NULL,
-    PRIMARY KEY (workspace_id, hash, message_id)
+    PRIMARY KEY (workspace_id, message_id)
 ) WITHOUT ROWID;
 
 CREATE TABLE suppressions (
