@@ -37,7 +37,7 @@ public static class Memory
             Report.Line($"  stored: {Report.F(p)} profiles, {Report.F(e)} events");
         }
         var ok = result.Status == 0 && result.Errors == 0;
-        Report.Result("memory", kind, $"peak_rss_mib_{events / 1_000_000.0:0.#}M_events_{profiles / 1_000_000.0:0.##}M_profiles", peak, "MiB",
+        Report.Result("memory", kind, $"peak_rss_mib_{events / 1_000_000.0:0.###}M_events_{profiles / 1_000_000.0:0.###}M_profiles", peak, "MiB",
             target: "< 1024 MiB", met: ok && peak < 1024);
         Report.Result("memory", kind, "events_per_s", result.RequestsPerSecond * 100, "events/s");
         return 0;

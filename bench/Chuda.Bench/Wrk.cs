@@ -42,6 +42,8 @@ public static class Wrk
             start.Environment["CHUDA_BENCH_PATH"] = path;
             start.Environment["CHUDA_BENCH_AUTH"] = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(Pipeline.WriteKey + ":"));
             start.Environment["CHUDA_BENCH_LIMIT"] = limitPerThread.ToString(CultureInfo.InvariantCulture);
+            var doneFile = bodyFile + ".done";
+            start.Environment["CHUDA_BENCH_DONE"] = doneFile;
 
             var cpu0 = ProcStats.ProcessCpu(server.Pid);
             var m0 = ProcStats.Machine();
@@ -53,6 +55,12 @@ public static class Wrk
                 while (!process.HasExited)
                 {
                     tick();
+                    if (limitPerThread > 0 && File.Exists(doneFile) && File.ReadAllLines(doneFile).Length >= threads)
+                    {
+                        // Every thread reached its limit: stop wrk now (it would otherwise sleep out -d).
+                        using var kill = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]);
+                        await kill.WaitForExitAsync();
+                    }
                     using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(1));
                     try
                     {
@@ -84,6 +92,7 @@ public static class Wrk
         finally
         {
             File.Delete(bodyFile);
+            File.Delete(bodyFile + ".done");
         }
     }
 

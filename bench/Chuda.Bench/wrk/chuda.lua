@@ -62,7 +62,13 @@ end
 if limit > 0 then
   function response(status, hdrs, body)
     responses = responses + 1
-    if responses >= limit then wrk.thread:stop() end
+    if responses == limit then
+      -- wrk's main thread sleeps for the whole -d duration even when every thread has stopped: tell the harness,
+      -- which then sends SIGINT (wrk prints its summary on SIGINT).
+      local f = io.open(os.getenv("CHUDA_BENCH_DONE"), "a")
+      if f then f:write("done\n"); f:close() end
+      wrk.thread:stop()
+    end
   end
 end
 
