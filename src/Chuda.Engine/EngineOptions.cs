@@ -12,6 +12,12 @@ public sealed record EngineOptions
     /// <summary>Commands accepted but not yet committed, across partitions, before new work is refused with 503.</summary>
     public int MaxQueuedCommands { get; init; } = 500_000;
 
+    /// <summary>Identities (identity → profile id) each partition keeps in memory; up to twice this many. 0 disables.</summary>
+    public int IdentityCacheSize { get; init; } = 200_000;
+
+    /// <summary>Profile records each partition keeps in memory; up to twice this many. 0 disables.</summary>
+    public int ProfileCacheSize { get; init; } = 50_000;
+
     /// <summary>How long a write key or admin key lookup is cached (revocations elsewhere take effect within it).</summary>
     public TimeSpan KeyCacheTtl { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -23,6 +29,8 @@ public sealed record EngineOptions
         if (Partitions is < 1 or > 1024) throw new ArgumentOutOfRangeException(nameof(Partitions), Partitions, "Partitions must be 1..1024.");
         if (MaxBatchSize is < 1 or > 100_000) throw new ArgumentOutOfRangeException(nameof(MaxBatchSize), MaxBatchSize, "MaxBatchSize must be 1..100000.");
         if (MaxQueuedCommands < MaxBatchSize) throw new ArgumentOutOfRangeException(nameof(MaxQueuedCommands), MaxQueuedCommands, "MaxQueuedCommands must be at least MaxBatchSize.");
+        if (IdentityCacheSize is < 0 or > 10_000_000) throw new ArgumentOutOfRangeException(nameof(IdentityCacheSize), IdentityCacheSize, "IdentityCacheSize must be 0..10000000.");
+        if (ProfileCacheSize is < 0 or > 10_000_000) throw new ArgumentOutOfRangeException(nameof(ProfileCacheSize), ProfileCacheSize, "ProfileCacheSize must be 0..10000000.");
         if (KeyCacheTtl < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(KeyCacheTtl), KeyCacheTtl, "KeyCacheTtl must not be negative.");
         if (DrainTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(DrainTimeout), DrainTimeout, "DrainTimeout must be positive.");
     }

@@ -22,11 +22,12 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
     /// Returns one outcome per command; <see cref="Forward"/> means the command belongs to another partition
     /// and was not applied here.
     /// </summary>
+    /// <remarks>The caller clears <paramref name="cache"/> when this throws.</remarks>
     public async Task<CommandOutcome[]> ApplyAsync(
-        IReadOnlyList<ProfileCommand> commands, int partition, int partitionCount, CancellationToken cancellationToken)
+        IReadOnlyList<ProfileCommand> commands, int partition, int partitionCount, PartitionCache cache, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
-        var batch = new Batch(tx, partition, partitionCount);
+        var batch = new Batch(tx, partition, partitionCount, cache);
         await batch.LoadAsync(commands, workspaces, cancellationToken);
 
         var outcomes = new CommandOutcome[commands.Count];
@@ -44,11 +45,12 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
 
         await batch.WriteAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
+        batch.Committed();
         return outcomes;
     }
 
     /// <summary>Erases one profile in a transaction of its own.</summary>
-    public async Task<CommandOutcome> EraseAsync(EraseProfile command, int partition, int partitionCount, CancellationToken cancellationToken)
+    public async Task<CommandOutcome> EraseAsync(EraseProfile command, int partition, int partitionCount, PartitionCache cache, CancellationToken cancellationToken)
     {
         var ws = command.WorkspaceId;
         await using var tx = await store.BeginAsync(cancellationToken);
@@ -72,6 +74,8 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
             .ToList();
         var counts = await tx.EraseProfileAsync(ws, profileId, suppressions, cancellationToken);
         await tx.CommitAsync(cancellationToken);
+        // Cached identities of the erased profile now point at nothing: the next batch that meets one re-resolves it.
+        cache.RemoveProfile(ws, profileId);
         return new Erased(counts);
     }
 
@@ -92,7 +96,7 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
         public bool MergedAway { get; set; }
     }
 
-    private sealed class Batch(IProfileTransaction tx, int partition, int partitionCount)
+    private sealed class Batch(IProfileTransaction tx, int partition, int partitionCount, PartitionCache cache)
     {
         private readonly Dictionary<(long Ws, IdentityKey Key), long> _identities = [];
         private readonly Dictionary<(long Ws, long Id), ProfileState> _profiles = [];
@@ -104,6 +108,7 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
         private readonly HashSet<(long Ws, string MessageId)> _batchMessageIds = [];
         private readonly Dictionary<long, HashSet<string>> _suppressed = [];
         private readonly Dictionary<long, string> _salts = [];
+        private readonly Dictionary<(long Ws, IdentityKey Key), long> _fromCache = [];
         private long _nextId;
         private long _idsLeft;
 
@@ -130,11 +135,7 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
                                 keys.Add(new(IdentityKinds.UserId, m.PreviousId));
                                 keys.Add(new(IdentityKinds.AnonymousId, m.PreviousId));
                             }
-                            foreach (var key in m.Identities)
-                            {
-                                keys.Add(key);
-                                if (IdentityKinds.IsContactPoint(key.Kind)) hashes.Add(SuppressionHash(workspace.Salt, key));
-                            }
+                            foreach (var key in m.Identities) keys.Add(key);
                             break;
                         case ProfileEdit edit:
                             keys.Add(edit.Target);
@@ -145,12 +146,112 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
                 _existingMessageIds[ws] = messageIds.Count == 0
                     ? []
                     : [.. await tx.FindExistingMessageIdsAsync(ws, messageIds, ct)];
+                await ResolveAsync(ws, keys, ct);
+
+                // Only contact points that no profile holds yet can be ones an erasure suppressed (erasure deletes
+                // the identities it suppresses); one held by a suppressed profile is handled in Apply.
+                foreach (var key in keys)
+                {
+                    if (IdentityKinds.IsContactPoint(key.Kind) && !_identities.ContainsKey((ws, key)))
+                        hashes.Add(SuppressionHash(workspace.Salt, key));
+                }
                 _suppressed[ws] = hashes.Count == 0 ? [] : [.. await tx.FindSuppressionsAsync(ws, hashes, ct)];
-                var resolved = await tx.ResolveAsync(ws, keys, ct);
-                foreach (var (key, id) in resolved) _identities[(ws, key)] = id;
-                var loaded = await tx.LoadProfilesAsync(ws, resolved.Values.Distinct().ToList(), ct);
-                foreach (var (id, record) in loaded) _profiles[(ws, id)] = new ProfileState(record, isNew: false);
             }
+        }
+
+        /// <summary>Identities and their profiles: from the partition cache where it has them, else from the store.</summary>
+        private async Task ResolveAsync(long ws, HashSet<IdentityKey> keys, CancellationToken ct)
+        {
+            var fromStore = new List<IdentityKey>();
+            var cachedKeys = new List<IdentityKey>();
+            foreach (var key in keys)
+            {
+                if (cache.TryGetIdentity(ws, key, out var id))
+                {
+                    _identities[(ws, key)] = id;
+                    _fromCache[(ws, key)] = id;
+                    cachedKeys.Add(key);
+                }
+                else
+                {
+                    fromStore.Add(key);
+                }
+            }
+            if (fromStore.Count > 0)
+            {
+                foreach (var (key, id) in await tx.ResolveAsync(ws, fromStore, ct)) _identities[(ws, key)] = id;
+            }
+            var missing = await LoadProfilesAsync(ws, keys, ct);
+            if (missing.Count == 0) return;
+
+            // A cached identity pointed at a profile that is gone (merged away or erased by another writer): ask the store.
+            var stale = cachedKeys.Where(k => missing.Contains(_identities[(ws, k)])).ToList();
+            foreach (var key in stale)
+            {
+                _identities.Remove((ws, key));
+                _fromCache.Remove((ws, key));
+                cache.RemoveIdentity(ws, key);
+            }
+            if (stale.Count == 0) return;
+            foreach (var (key, id) in await tx.ResolveAsync(ws, stale, ct)) _identities[(ws, key)] = id;
+            await LoadProfilesAsync(ws, stale, ct);
+        }
+
+        /// <summary>Loads the profiles the given keys resolved to; returns the ids that do not exist.</summary>
+        private async Task<HashSet<long>> LoadProfilesAsync(long ws, IEnumerable<IdentityKey> keys, CancellationToken ct)
+        {
+            var wanted = new HashSet<long>();
+            foreach (var key in keys)
+            {
+                if (!_identities.TryGetValue((ws, key), out var id) || _profiles.ContainsKey((ws, id))) continue;
+                if (cache.TryGetProfile(ws, id, out var record)) _profiles[(ws, id)] = new ProfileState(record, isNew: false);
+                else wanted.Add(id);
+            }
+            if (wanted.Count == 0) return wanted;
+            foreach (var (id, record) in await tx.LoadProfilesAsync(ws, wanted.ToList(), ct))
+            {
+                _profiles[(ws, id)] = new ProfileState(record, isNew: false);
+                wanted.Remove(id);
+            }
+            return wanted;
+        }
+
+        /// <summary>
+        /// Optimistic read validation. A cached identity whose profile this batch writes is covered by the store's
+        /// version check; one it only read (the first owner of a shared e-mail, a suppressed owner) is re-read here, and
+        /// if another writer moved or erased it meanwhile the batch is retried on fresh state.
+        /// </summary>
+        private async Task ValidateCachedReadsAsync(CancellationToken ct)
+        {
+            foreach (var group in _fromCache.Where(IsOnlyRead).GroupBy(kv => kv.Key.Ws))
+            {
+                var keys = group.Select(kv => kv.Key.Key).ToList();
+                var current = await tx.ResolveAsync(group.Key, keys, ct);
+                foreach (var ((ws, key), cachedId) in group)
+                {
+                    if (!current.TryGetValue(key, out var id) || id != cachedId)
+                        throw new ConcurrencyConflictException($"Identity {key} changed since this partition cached it.");
+                }
+            }
+        }
+
+        private bool IsOnlyRead(KeyValuePair<(long Ws, IdentityKey Key), long> entry)
+        {
+            var (ws, _) = entry.Key;
+            if (!_profiles.TryGetValue((ws, entry.Value), out var state)) return true;
+            return !state.Dirty && !state.MergedAway;
+        }
+
+        /// <summary>After the commit: what this batch read and wrote is now the committed state.</summary>
+        public void Committed()
+        {
+            foreach (var (ws, from, _, _) in _merges) cache.RemoveProfile(ws, from);
+            foreach (var state in _profiles.Values)
+            {
+                if (state.MergedAway) continue;
+                cache.SetProfile(state.Dirty ? state.Record with { Version = state.LoadedVersion + 1 } : state.Record);
+            }
+            foreach (var ((ws, key), id) in _identities) cache.SetIdentity(ws, key, Resolve(ws, id));
         }
 
         public async ValueTask<CommandOutcome> ApplyMessageAsync(IngestMessage command, CancellationToken ct)
@@ -258,6 +359,7 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
 
         public async Task WriteAsync(CancellationToken ct)
         {
+            await ValidateCachedReadsAsync(ct);
             var upserts = new List<ProfileRecord>();
             foreach (var state in _profiles.Values)
             {
@@ -278,6 +380,13 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
                 }
                 await tx.AppendEventsAsync(_events, ct);
             }
+        }
+
+        /// <summary>A contact point an erasure suppressed, or one already held by a suppressed profile. Ask before claiming it.</summary>
+        private bool IsSuppressed(long ws, IdentityKey key)
+        {
+            if (Find(ws, key) is { } owner) return owner.Record.Suppressed;
+            return _suppressed[ws].Contains(SuppressionHash(_salts[ws], key));
         }
 
         private int? ForeignHome(ProfileState? profile)
@@ -370,9 +479,8 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
             if (m.Timestamp > r.LastSeen) r = r with { LastSeen = m.Timestamp };
             foreach (var key in m.Identities)
             {
+                if (IdentityKinds.IsContactPoint(key.Kind) && IsSuppressed(ws, key)) r = r with { Suppressed = true };
                 Claim(ws, key, target, move: key.Kind.StartsWith(IdentityKinds.PushPrefix, StringComparison.Ordinal), m.ReceivedAt);
-                if (IdentityKinds.IsContactPoint(key.Kind) && _suppressed[ws].Contains(SuppressionHash(_salts[ws], key)))
-                    r = r with { Suppressed = true };
             }
             target.Record = r;
             target.Dirty = true;

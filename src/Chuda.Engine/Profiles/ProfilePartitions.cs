@@ -23,6 +23,7 @@ public sealed class ProfilePartitions : IHostedService, IAsyncDisposable
     private readonly ILogger<ProfilePartitions> _logger;
     private readonly TimeProvider _time;
     private readonly Channel<WorkItem>[] _queues;
+    private readonly PartitionCache[] _caches;
     private readonly Task[] _loops;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _queued;
@@ -42,6 +43,8 @@ public sealed class ProfilePartitions : IHostedService, IAsyncDisposable
         for (var i = 0; i < count; i++)
             _queues[i] = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
         _loops = new Task[count];
+        _caches = new PartitionCache[count];
+        for (var i = 0; i < count; i++) _caches[i] = new PartitionCache(options.IdentityCacheSize, options.ProfileCacheSize);
     }
 
     public int PartitionCount => _queues.Length;
@@ -121,8 +124,8 @@ public sealed class ProfilePartitions : IHostedService, IAsyncDisposable
             try
             {
                 CommandOutcome[] outcomes = commands is [EraseProfile erase]
-                    ? [await _processor.EraseAsync(erase, partition, _queues.Length, CancellationToken.None)]
-                    : await _processor.ApplyAsync(commands, partition, _queues.Length, CancellationToken.None);
+                    ? [await _processor.EraseAsync(erase, partition, _queues.Length, _caches[partition], CancellationToken.None)]
+                    : await _processor.ApplyAsync(commands, partition, _queues.Length, _caches[partition], CancellationToken.None);
                 for (var i = 0; i < count; i++)
                 {
                     var item = batch[start + i];
@@ -133,11 +136,13 @@ public sealed class ProfilePartitions : IHostedService, IAsyncDisposable
             }
             catch (ConcurrencyConflictException) when (attempt < MaxConflictRetries)
             {
+                _caches[partition].Clear(); // another writer changed something this partition had cached
                 EngineLog.Conflict(_logger, partition, count, attempt);
                 await Task.Delay(TimeSpan.FromMilliseconds(attempt * attempt), _time, CancellationToken.None);
             }
             catch (Exception ex)
             {
+                _caches[partition].Clear();
                 EngineLog.BatchFailed(_logger, ex, partition, count);
                 for (var i = 0; i < count; i++) batch[start + i].Owner.Fail(ex, 1);
                 return;
