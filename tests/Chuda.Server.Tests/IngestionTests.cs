@@ -70,6 +70,15 @@ public abstract class IngestionTests : ServerTestBase
     }
 
     [Fact]
+    public async Task A_nul_character_is_refused_with_a_400_not_stored_or_failed_later()
+    {
+        var response = await Server.PostAsync("/v1/batch", """{"batch":[{"type":"track","userId":"nul-ok","event":"E"},{"type":"track","userId":"nul\u0000id","event":"E"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("batch[1].userId", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await Server.PostAsync("/v1/track", """{"userId":"nul-ok","event":"E"}""")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_batch_with_one_invalid_event_is_rejected_whole()
     {
         var response = await Server.PostAsync("/v1/batch", """

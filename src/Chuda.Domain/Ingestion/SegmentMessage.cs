@@ -45,16 +45,7 @@ public sealed record SegmentMessage(
     string Json)
 {
     /// <summary>The wire name of <see cref="Type"/>: identify, track, ...</summary>
-    public string TypeName => Type switch
-    {
-        MessageType.Identify => "identify",
-        MessageType.Track => "track",
-        MessageType.Page => "page",
-        MessageType.Screen => "screen",
-        MessageType.Group => "group",
-        MessageType.Alias => "alias",
-        _ => throw new InvalidOperationException($"Unknown message type {Type}."),
-    };
+    public string TypeName => SegmentParser.TypeName(Type);
 }
 
 /// <summary>A validation fault, naming the field by its JSON path (e.g. <c>batch[3].userId</c>).</summary>

@@ -132,6 +132,11 @@ public static class SegmentParser
             return errors.Result(null);
         }
 
+        if (ContainsNul(utf8Body, root, new FieldPath("", -1), errors))
+        {
+            return errors.Result(null);
+        }
+
         JsonElement batch = default, sentAtEl = default, context = default, writeKeyEl = default;
         foreach (var prop in root.EnumerateObject())
         {
@@ -222,10 +227,53 @@ public static class SegmentParser
             return errors.Result(null);
         }
 
+        if (ContainsNul(utf8, root, path, errors))
+        {
+            return errors.Result(null);
+        }
+
         var writeKey = root.TryGetProperty("writeKey"u8, out var wk) ? ReadWriteKey(wk, path.Of("writeKey"), errors) : null;
         var message = ParseMessage(root, impliedType, BatchLevel.None, receivedAt, newMessageId, options, path, errors,
             Builder.ForThread());
         return message is null || errors.Count > 0 ? errors.Result(writeKey) : new ParseResult([message], writeKey, []);
+    }
+
+    /// <summary>
+    /// The NUL character (<c>\u0000</c>) is refused anywhere in a message: PostgreSQL cannot store it in text, and no
+    /// real identifier or name contains it. A fast scan of the raw bytes finds candidates; a walk names the field.
+    /// </summary>
+    private static bool ContainsNul(ReadOnlySpan<byte> utf8, JsonElement root, FieldPath path, Errors errors)
+    {
+        if (utf8.IndexOf("\\u0000"u8) < 0) return false;
+        if (FindNul(root, "") is not { } field) return false;
+        errors.Add(field.Length == 0 ? path.Self : path.Of(field), "Must not contain the NUL character (\\u0000).");
+        return true;
+    }
+
+    private static string? FindNul(JsonElement el, string path)
+    {
+        switch (el.ValueKind)
+        {
+            case JsonValueKind.String:
+                return el.GetString()!.Contains('\0', StringComparison.Ordinal) ? path : null;
+            case JsonValueKind.Object:
+                foreach (var prop in el.EnumerateObject())
+                {
+                    var child = path.Length == 0 ? prop.Name : path + "." + prop.Name;
+                    if (prop.Name.Contains('\0', StringComparison.Ordinal)) return child;
+                    if (FindNul(prop.Value, child) is { } found) return found;
+                }
+                return null;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in el.EnumerateArray())
+                {
+                    if (FindNul(item, $"{path}[{i++}]") is { } found) return found;
+                }
+                return null;
+            default:
+                return null;
+        }
     }
 
     /// <summary>Parses the whole body into one immutable, non-pooled document: the messages' JSON elements point

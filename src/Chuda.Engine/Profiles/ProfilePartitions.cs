@@ -140,11 +140,20 @@ public sealed class ProfilePartitions : IHostedService, IAsyncDisposable
                 EngineLog.Conflict(_logger, partition, count, attempt);
                 await Task.Delay(TimeSpan.FromMilliseconds(attempt * attempt), _time, CancellationToken.None);
             }
+            catch (Exception ex) when (count > 1)
+            {
+                // One bad command must not fail everyone else's events (nor keep failing them while its sender
+                // retries): apply the batch one command at a time, so the failure stays with the command that causes it.
+                _caches[partition].Clear();
+                EngineLog.BatchIsolating(_logger, ex, partition, count);
+                for (var i = 0; i < count; i++) await ApplyAsync(partition, batch, start + i, 1);
+                return;
+            }
             catch (Exception ex)
             {
                 _caches[partition].Clear();
                 EngineLog.BatchFailed(_logger, ex, partition, count);
-                for (var i = 0; i < count; i++) batch[start + i].Owner.Fail(ex, 1);
+                batch[start].Owner.Fail(ex, 1);
                 return;
             }
         }

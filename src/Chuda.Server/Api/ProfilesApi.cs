@@ -176,8 +176,8 @@ public static class ProfilesApi
         if (tags.Count == 0) return Problems.Field("tags", "Give at least one tag.");
         for (var i = 0; i < tags.Count; i++)
         {
-            if (string.IsNullOrWhiteSpace(tags[i]) || tags[i].Length > MaxTagLength)
-                return Problems.Field($"tags[{i}]", $"A tag is 1..{MaxTagLength} characters, not blank.");
+            if (string.IsNullOrWhiteSpace(tags[i]) || tags[i].Length > MaxTagLength || tags[i].Any(char.IsControl))
+                return Problems.Field($"tags[{i}]", $"A tag is 1..{MaxTagLength} characters, not blank, without control characters.");
         }
         var target = new IdentityKey(IdentityKinds.UserId, userId);
         var command = new ChangeTags(caller.Workspace.Id, target, add ? tags : [], add ? [] : tags);
