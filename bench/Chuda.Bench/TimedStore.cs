@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Chuda.Domain.Profiles;
-using Chuda.Domain.Workspaces;
 using Chuda.Storage;
 
 namespace Chuda.Bench;
@@ -12,7 +11,7 @@ namespace Chuda.Bench;
 /// <c>inproc --breakdown</c>: a decorator that times every store call the engine makes, so a run shows how a
 /// partition's time splits between the store (per call) and the engine's own work (parse/resolve/merge, the rest).
 /// </summary>
-public sealed class TimedStore(IChudaStore inner) : IChudaStore
+public sealed class TimedStore(IChudaStore inner) : DelegatingStore(inner)
 {
     private readonly ConcurrentDictionary<string, (long Calls, long Ticks, long Items)> _stats = new(StringComparer.Ordinal);
 
@@ -49,49 +48,31 @@ public sealed class TimedStore(IChudaStore inner) : IChudaStore
         return sb.ToString();
     }
 
-    public string Kind => inner.Kind;
-    public int MaxWriterPartitions => inner.MaxWriterPartitions;
-    public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
-    public Task<IReadOnlyList<int>> GetAppliedMigrationsAsync(CancellationToken cancellationToken) => inner.GetAppliedMigrationsAsync(cancellationToken);
-    public Task<Workspace> CreateWorkspaceAsync(string name, string salt, DateTimeOffset createdAt, CancellationToken cancellationToken) => inner.CreateWorkspaceAsync(name, salt, createdAt, cancellationToken);
-    public Task<Workspace?> FindWorkspaceAsync(string name, CancellationToken cancellationToken) => inner.FindWorkspaceAsync(name, cancellationToken);
-    public Task<Workspace?> GetWorkspaceAsync(long id, CancellationToken cancellationToken) => inner.GetWorkspaceAsync(id, cancellationToken);
-    public Task<IReadOnlyList<Workspace>> ListWorkspacesAsync(CancellationToken cancellationToken) => inner.ListWorkspacesAsync(cancellationToken);
-    public Task AddApiKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken) => inner.AddApiKeyAsync(key, cancellationToken);
-    public Task<ApiKeyRecord?> FindApiKeyAsync(string hash, CancellationToken cancellationToken) => inner.FindApiKeyAsync(hash, cancellationToken);
-    public Task<int> RevokeApiKeysAsync(long workspaceId, ApiKeyKind kind, DateTimeOffset revokedAt, CancellationToken cancellationToken) => inner.RevokeApiKeysAsync(workspaceId, kind, revokedAt, cancellationToken);
-    public async Task<IProfileTransaction> BeginAsync(CancellationToken cancellationToken) =>
-        new TimedTransaction(this, await Time("BeginAsync (incl. gate wait)", 1, () => inner.BeginAsync(cancellationToken)));
-    public Task<ProfileRecord?> GetProfileAsync(long workspaceId, long profileId, CancellationToken cancellationToken) => inner.GetProfileAsync(workspaceId, profileId, cancellationToken);
-    public Task<long?> FindProfileIdAsync(long workspaceId, IdentityKey identity, CancellationToken cancellationToken) => inner.FindProfileIdAsync(workspaceId, identity, cancellationToken);
-    public Task<IReadOnlyList<IdentityKey>> GetIdentitiesAsync(long workspaceId, long profileId, CancellationToken cancellationToken) => inner.GetIdentitiesAsync(workspaceId, profileId, cancellationToken);
-    public Task<IReadOnlyList<EventRow>> GetEventsAsync(long workspaceId, long profileId, int limit, EventCursor? before, CancellationToken cancellationToken) => inner.GetEventsAsync(workspaceId, profileId, limit, before, cancellationToken);
-    public Task<(long Profiles, long Events)> CountAsync(long workspaceId, CancellationToken cancellationToken) => inner.CountAsync(workspaceId, cancellationToken);
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
+    public override async Task<IProfileTransaction> BeginAsync(CancellationToken cancellationToken) =>
+        new TimedTransaction(this, await Time("BeginAsync (incl. gate wait)", 1, () => Inner.BeginAsync(cancellationToken)));
 
-    private sealed class TimedTransaction(TimedStore s, IProfileTransaction tx) : IProfileTransaction
+    private sealed class TimedTransaction(TimedStore s, IProfileTransaction tx) : DelegatingProfileTransaction(tx)
     {
-        public Task<IReadOnlySet<string>> FindExistingMessageIdsAsync(long workspaceId, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken) =>
-            s.Time("FindExistingMessageIds", messageIds.Count, () => tx.FindExistingMessageIdsAsync(workspaceId, messageIds, cancellationToken));
-        public Task<IReadOnlyDictionary<IdentityKey, long>> ResolveAsync(long workspaceId, IReadOnlyCollection<IdentityKey> keys, CancellationToken cancellationToken) =>
-            s.Time("Resolve", keys.Count, () => tx.ResolveAsync(workspaceId, keys, cancellationToken));
-        public Task<IReadOnlyDictionary<long, ProfileRecord>> LoadProfilesAsync(long workspaceId, IReadOnlyCollection<long> profileIds, CancellationToken cancellationToken) =>
-            s.Time("LoadProfiles", profileIds.Count, () => tx.LoadProfilesAsync(workspaceId, profileIds, cancellationToken));
-        public Task<long> ReserveProfileIdsAsync(int count, CancellationToken cancellationToken) =>
-            s.Time("ReserveProfileIds", count, () => tx.ReserveProfileIdsAsync(count, cancellationToken));
-        public Task UpsertProfilesAsync(IReadOnlyCollection<ProfileRecord> profiles, CancellationToken cancellationToken) =>
-            s.Time("UpsertProfiles", profiles.Count, () => tx.UpsertProfilesAsync(profiles, cancellationToken));
-        public Task PutIdentitiesAsync(IReadOnlyCollection<IdentityRow> identities, CancellationToken cancellationToken) =>
-            s.Time("PutIdentities", identities.Count, () => tx.PutIdentitiesAsync(identities, cancellationToken));
-        public Task AppendEventsAsync(IReadOnlyCollection<EventRow> events, CancellationToken cancellationToken) =>
-            s.Time("AppendEvents", events.Count, () => tx.AppendEventsAsync(events, cancellationToken));
-        public Task MergeProfilesAsync(long workspaceId, long fromProfileId, long expectedFromVersion, long intoProfileId, CancellationToken cancellationToken) =>
-            s.Time("MergeProfiles", 1, () => tx.MergeProfilesAsync(workspaceId, fromProfileId, expectedFromVersion, intoProfileId, cancellationToken));
-        public Task<IReadOnlySet<string>> FindSuppressionsAsync(long workspaceId, IReadOnlyCollection<string> hashes, CancellationToken cancellationToken) =>
-            s.Time("FindSuppressions", hashes.Count, () => tx.FindSuppressionsAsync(workspaceId, hashes, cancellationToken));
-        public Task<ErasureCounts> EraseProfileAsync(long workspaceId, long profileId, IReadOnlyCollection<SuppressionRow> suppressions, CancellationToken cancellationToken) =>
-            s.Time("EraseProfile", 1, () => tx.EraseProfileAsync(workspaceId, profileId, suppressions, cancellationToken));
-        public Task CommitAsync(CancellationToken cancellationToken) => s.Time("Commit", 1, () => tx.CommitAsync(cancellationToken));
-        public ValueTask DisposeAsync() => tx.DisposeAsync();
+        public override Task<IReadOnlySet<string>> FindExistingMessageIdsAsync(long workspaceId, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken) =>
+            s.Time("FindExistingMessageIds", messageIds.Count, () => Inner.FindExistingMessageIdsAsync(workspaceId, messageIds, cancellationToken));
+        public override Task<IReadOnlyDictionary<IdentityKey, long>> ResolveAsync(long workspaceId, IReadOnlyCollection<IdentityKey> keys, CancellationToken cancellationToken) =>
+            s.Time("Resolve", keys.Count, () => Inner.ResolveAsync(workspaceId, keys, cancellationToken));
+        public override Task<IReadOnlyDictionary<long, ProfileRecord>> LoadProfilesAsync(long workspaceId, IReadOnlyCollection<long> profileIds, CancellationToken cancellationToken) =>
+            s.Time("LoadProfiles", profileIds.Count, () => Inner.LoadProfilesAsync(workspaceId, profileIds, cancellationToken));
+        public override Task<long> ReserveProfileIdsAsync(int count, CancellationToken cancellationToken) =>
+            s.Time("ReserveProfileIds", count, () => Inner.ReserveProfileIdsAsync(count, cancellationToken));
+        public override Task UpsertProfilesAsync(IReadOnlyCollection<ProfileRecord> profiles, CancellationToken cancellationToken) =>
+            s.Time("UpsertProfiles", profiles.Count, () => Inner.UpsertProfilesAsync(profiles, cancellationToken));
+        public override Task PutIdentitiesAsync(IReadOnlyCollection<IdentityRow> identities, CancellationToken cancellationToken) =>
+            s.Time("PutIdentities", identities.Count, () => Inner.PutIdentitiesAsync(identities, cancellationToken));
+        public override Task AppendEventsAsync(IReadOnlyCollection<EventRow> events, CancellationToken cancellationToken) =>
+            s.Time("AppendEvents", events.Count, () => Inner.AppendEventsAsync(events, cancellationToken));
+        public override Task MergeProfilesAsync(long workspaceId, long fromProfileId, long expectedFromVersion, long intoProfileId, CancellationToken cancellationToken) =>
+            s.Time("MergeProfiles", 1, () => Inner.MergeProfilesAsync(workspaceId, fromProfileId, expectedFromVersion, intoProfileId, cancellationToken));
+        public override Task<IReadOnlySet<string>> FindSuppressionsAsync(long workspaceId, IReadOnlyCollection<string> hashes, CancellationToken cancellationToken) =>
+            s.Time("FindSuppressions", hashes.Count, () => Inner.FindSuppressionsAsync(workspaceId, hashes, cancellationToken));
+        public override Task<ErasureCounts> EraseProfileAsync(long workspaceId, long profileId, IReadOnlyCollection<SuppressionRow> suppressions, CancellationToken cancellationToken) =>
+            s.Time("EraseProfile", 1, () => Inner.EraseProfileAsync(workspaceId, profileId, suppressions, cancellationToken));
+        public override Task CommitAsync(CancellationToken cancellationToken) => s.Time("Commit", 1, () => Inner.CommitAsync(cancellationToken));
     }
 }

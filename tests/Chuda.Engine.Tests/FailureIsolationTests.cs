@@ -76,7 +76,7 @@ public sealed class FailureIsolationTests : IAsyncLifetime
     }
 
     /// <summary>The real SQLite store, with a fault injected: appending the event with message id "poison" throws.</summary>
-    private sealed class FaultyStore(IChudaStore inner) : IChudaStore
+    private sealed class FaultyStore(IChudaStore inner) : DelegatingStore(inner)
     {
         private TaskCompletionSource? _hold;
         private TaskCompletionSource? _release;
@@ -90,57 +90,27 @@ public sealed class FailureIsolationTests : IAsyncLifetime
 
         public void Release() => _release!.TrySetResult();
 
-        public string Kind => inner.Kind;
-        public int MaxWriterPartitions => inner.MaxWriterPartitions;
-        public Task MigrateAsync(CancellationToken ct) => inner.MigrateAsync(ct);
-        public Task<IReadOnlyList<int>> GetAppliedMigrationsAsync(CancellationToken ct) => inner.GetAppliedMigrationsAsync(ct);
-        public Task<Workspace> CreateWorkspaceAsync(string name, string salt, DateTimeOffset createdAt, CancellationToken ct) => inner.CreateWorkspaceAsync(name, salt, createdAt, ct);
-        public Task<Workspace?> FindWorkspaceAsync(string name, CancellationToken ct) => inner.FindWorkspaceAsync(name, ct);
-        public Task<Workspace?> GetWorkspaceAsync(long id, CancellationToken ct) => inner.GetWorkspaceAsync(id, ct);
-        public Task<IReadOnlyList<Workspace>> ListWorkspacesAsync(CancellationToken ct) => inner.ListWorkspacesAsync(ct);
-        public Task AddApiKeyAsync(ApiKeyRecord key, CancellationToken ct) => inner.AddApiKeyAsync(key, ct);
-        public Task<ApiKeyRecord?> FindApiKeyAsync(string hash, CancellationToken ct) => inner.FindApiKeyAsync(hash, ct);
-        public Task<int> RevokeApiKeysAsync(long ws, ApiKeyKind kind, DateTimeOffset at, CancellationToken ct) => inner.RevokeApiKeysAsync(ws, kind, at, ct);
-        public Task<ProfileRecord?> GetProfileAsync(long ws, long id, CancellationToken ct) => inner.GetProfileAsync(ws, id, ct);
-        public Task<long?> FindProfileIdAsync(long ws, IdentityKey identity, CancellationToken ct) => inner.FindProfileIdAsync(ws, identity, ct);
-        public Task<IReadOnlyList<IdentityKey>> GetIdentitiesAsync(long ws, long id, CancellationToken ct) => inner.GetIdentitiesAsync(ws, id, ct);
-        public Task<IReadOnlyList<EventRow>> GetEventsAsync(long ws, long id, int limit, EventCursor? before, CancellationToken ct) => inner.GetEventsAsync(ws, id, limit, before, ct);
-        public Task<(long Profiles, long Events)> CountAsync(long ws, CancellationToken ct) => inner.CountAsync(ws, ct);
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
-
-        public async Task<IProfileTransaction> BeginAsync(CancellationToken ct)
+        public override async Task<IProfileTransaction> BeginAsync(CancellationToken cancellationToken)
         {
             if (Interlocked.Exchange(ref _hold, null) is { } hold)
             {
                 _held.TrySetResult();
                 await hold.Task;
             }
-            return new Transaction(await inner.BeginAsync(ct), this);
+            return new Transaction(await Inner.BeginAsync(cancellationToken), this);
         }
 
-        private sealed class Transaction(IProfileTransaction tx, FaultyStore owner) : IProfileTransaction
+        private sealed class Transaction(IProfileTransaction tx, FaultyStore owner) : DelegatingProfileTransaction(tx)
         {
-            public Task AppendEventsAsync(IReadOnlyCollection<EventRow> events, CancellationToken ct)
+            public override Task AppendEventsAsync(IReadOnlyCollection<EventRow> events, CancellationToken cancellationToken)
             {
                 if (events.Any(e => e.MessageId == "poison"))
                 {
                     Interlocked.Increment(ref owner._poisonBatches);
                     throw new InvalidOperationException("injected store fault");
                 }
-                return tx.AppendEventsAsync(events, ct);
+                return Inner.AppendEventsAsync(events, cancellationToken);
             }
-
-            public Task<IReadOnlySet<string>> FindExistingMessageIdsAsync(long ws, IReadOnlyCollection<string> ids, CancellationToken ct) => tx.FindExistingMessageIdsAsync(ws, ids, ct);
-            public Task<IReadOnlyDictionary<IdentityKey, long>> ResolveAsync(long ws, IReadOnlyCollection<IdentityKey> keys, CancellationToken ct) => tx.ResolveAsync(ws, keys, ct);
-            public Task<IReadOnlyDictionary<long, ProfileRecord>> LoadProfilesAsync(long ws, IReadOnlyCollection<long> ids, CancellationToken ct) => tx.LoadProfilesAsync(ws, ids, ct);
-            public Task<long> ReserveProfileIdsAsync(int count, CancellationToken ct) => tx.ReserveProfileIdsAsync(count, ct);
-            public Task UpsertProfilesAsync(IReadOnlyCollection<ProfileRecord> profiles, CancellationToken ct) => tx.UpsertProfilesAsync(profiles, ct);
-            public Task PutIdentitiesAsync(IReadOnlyCollection<IdentityRow> identities, CancellationToken ct) => tx.PutIdentitiesAsync(identities, ct);
-            public Task MergeProfilesAsync(long ws, long from, long fromVersion, long into, CancellationToken ct) => tx.MergeProfilesAsync(ws, from, fromVersion, into, ct);
-            public Task<IReadOnlySet<string>> FindSuppressionsAsync(long ws, IReadOnlyCollection<string> hashes, CancellationToken ct) => tx.FindSuppressionsAsync(ws, hashes, ct);
-            public Task<ErasureCounts> EraseProfileAsync(long ws, long id, IReadOnlyCollection<SuppressionRow> suppressions, CancellationToken ct) => tx.EraseProfileAsync(ws, id, suppressions, ct);
-            public Task CommitAsync(CancellationToken ct) => tx.CommitAsync(ct);
-            public ValueTask DisposeAsync() => tx.DisposeAsync();
         }
     }
 }
