@@ -345,7 +345,7 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
             foreach (var tag in command.Remove) tags.Remove(tag);
             profile.Record = profile.Record with { Tags = [.. tags] };
             profile.Dirty = true;
-            return new ProfileUpdated(profile.Record);
+            return CommandOutcome.Applied;
         }
 
         public CommandOutcome ApplyTraits(PatchTraits command)
@@ -354,7 +354,7 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
             if (ForeignHome(profile) is { } home) return new Forward(home);
             profile.Record = profile.Record with { TraitsJson = TraitMerge.Merge(profile.Record.TraitsJson, command.Traits) };
             profile.Dirty = true;
-            return new ProfileUpdated(profile.Record);
+            return CommandOutcome.Applied;
         }
 
         public async Task WriteAsync(CancellationToken ct)

@@ -55,6 +55,4 @@ public sealed record DuplicateOutcome : CommandOutcome;
 
 public sealed record NotFoundOutcome : CommandOutcome;
 
-public sealed record ProfileUpdated(ProfileRecord Profile) : CommandOutcome;
-
 public sealed record Erased(ErasureCounts Counts) : CommandOutcome;
