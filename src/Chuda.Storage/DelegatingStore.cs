@@ -1,4 +1,5 @@
 using Chuda.Domain.Profiles;
+using Chuda.Domain.Segments;
 using Chuda.Domain.Workspaces;
 
 namespace Chuda.Storage;
@@ -27,6 +28,23 @@ public abstract class DelegatingStore(IChudaStore inner) : IChudaStore
     public virtual Task<long?> FindProfileIdAsync(long workspaceId, IdentityKey identity, CancellationToken cancellationToken) => Inner.FindProfileIdAsync(workspaceId, identity, cancellationToken);
     public virtual Task<IReadOnlyList<IdentityKey>> GetIdentitiesAsync(long workspaceId, long profileId, CancellationToken cancellationToken) => Inner.GetIdentitiesAsync(workspaceId, profileId, cancellationToken);
     public virtual Task<IReadOnlyList<EventRow>> GetEventsAsync(long workspaceId, long profileId, int limit, EventCursor? before, CancellationToken cancellationToken) => Inner.GetEventsAsync(workspaceId, profileId, limit, before, cancellationToken);
+    public virtual Task<IReadOnlyList<ProfileRecord>> GetProfilesAsync(long workspaceId, long afterId, int limit, CancellationToken cancellationToken) => Inner.GetProfilesAsync(workspaceId, afterId, limit, cancellationToken);
+    public virtual Task<(long Min, long Max)?> GetProfileIdRangeAsync(long workspaceId, CancellationToken cancellationToken) => Inner.GetProfileIdRangeAsync(workspaceId, cancellationToken);
+    public virtual Task<IReadOnlyList<EventRow>> GetEventsForProfilesAsync(long workspaceId, IReadOnlyCollection<long> profileIds, EventNameFilter filter, CancellationToken cancellationToken) => Inner.GetEventsForProfilesAsync(workspaceId, profileIds, filter, cancellationToken);
+    public virtual Task<IReadOnlyDictionary<long, IReadOnlySet<string>>> GetIdentityKindsAsync(long workspaceId, IReadOnlyCollection<long> profileIds, CancellationToken cancellationToken) => Inner.GetIdentityKindsAsync(workspaceId, profileIds, cancellationToken);
+    public virtual Task<SegmentDefinition> CreateSegmentAsync(SegmentDefinition segment, CancellationToken cancellationToken) => Inner.CreateSegmentAsync(segment, cancellationToken);
+    public virtual Task<SegmentDefinition?> GetSegmentAsync(long workspaceId, string id, CancellationToken cancellationToken) => Inner.GetSegmentAsync(workspaceId, id, cancellationToken);
+    public virtual Task<IReadOnlyList<SegmentDefinition>> ListSegmentsAsync(long? workspaceId, CancellationToken cancellationToken) => Inner.ListSegmentsAsync(workspaceId, cancellationToken);
+    public virtual Task<bool> UpdateSegmentAsync(SegmentDefinition segment, int expectedVersion, CancellationToken cancellationToken) => Inner.UpdateSegmentAsync(segment, expectedVersion, cancellationToken);
+    public virtual Task<bool> SetBackfillProgressAsync(long workspaceId, long key, int version, long cursor, long done, SegmentStatus status, DateTimeOffset? completedAt, CancellationToken cancellationToken) => Inner.SetBackfillProgressAsync(workspaceId, key, version, cursor, done, status, completedAt, cancellationToken);
+    public virtual Task<bool> DeleteSegmentAsync(long workspaceId, long key, CancellationToken cancellationToken) => Inner.DeleteSegmentAsync(workspaceId, key, cancellationToken);
+    public virtual Task<IReadOnlyList<SegmentMember>> GetSegmentMembersAsync(long workspaceId, long key, long afterProfileId, int limit, CancellationToken cancellationToken) => Inner.GetSegmentMembersAsync(workspaceId, key, afterProfileId, limit, cancellationToken);
+    public virtual Task<long> CountSegmentMembersAsync(long workspaceId, long key, CancellationToken cancellationToken) => Inner.CountSegmentMembersAsync(workspaceId, key, cancellationToken);
+    public virtual Task<IReadOnlyList<Membership>> GetProfileMembershipsAsync(long workspaceId, long profileId, CancellationToken cancellationToken) => Inner.GetProfileMembershipsAsync(workspaceId, profileId, cancellationToken);
+    public virtual Task<IReadOnlyList<SegmentChange>> GetSegmentChangesAsync(long workspaceId, long? key, long afterSeq, int limit, CancellationToken cancellationToken) => Inner.GetSegmentChangesAsync(workspaceId, key, afterSeq, limit, cancellationToken);
+    public virtual Task<IReadOnlyList<SegmentHistoryBucket>> GetSegmentHistoryAsync(long workspaceId, long key, DateTimeOffset from, DateTimeOffset to, TimeSpan bucket, CancellationToken cancellationToken) => Inner.GetSegmentHistoryAsync(workspaceId, key, from, to, bucket, cancellationToken);
+    public virtual Task<IReadOnlyList<SegmentCheck>> GetDueSegmentChecksAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => Inner.GetDueSegmentChecksAsync(now, limit, cancellationToken);
+    public virtual Task<DateTimeOffset?> GetNextSegmentCheckDueAsync(CancellationToken cancellationToken) => Inner.GetNextSegmentCheckDueAsync(cancellationToken);
     public virtual Task<(long Profiles, long Events)> CountAsync(long workspaceId, CancellationToken cancellationToken) => Inner.CountAsync(workspaceId, cancellationToken);
 
     public virtual async ValueTask DisposeAsync()
@@ -51,6 +69,11 @@ public abstract class DelegatingProfileTransaction(IProfileTransaction inner) : 
     public virtual Task MergeProfilesAsync(long workspaceId, long fromProfileId, long expectedFromVersion, long intoProfileId, CancellationToken cancellationToken) => Inner.MergeProfilesAsync(workspaceId, fromProfileId, expectedFromVersion, intoProfileId, cancellationToken);
     public virtual Task<IReadOnlySet<string>> FindSuppressionsAsync(long workspaceId, IReadOnlyCollection<string> hashes, CancellationToken cancellationToken) => Inner.FindSuppressionsAsync(workspaceId, hashes, cancellationToken);
     public virtual Task<ErasureCounts> EraseProfileAsync(long workspaceId, long profileId, IReadOnlyCollection<SuppressionRow> suppressions, CancellationToken cancellationToken) => Inner.EraseProfileAsync(workspaceId, profileId, suppressions, cancellationToken);
+    public virtual Task<IReadOnlyDictionary<long, ProfileSegmentState>> LoadSegmentStateAsync(long workspaceId, IReadOnlyCollection<long> profileIds, CancellationToken cancellationToken) => Inner.LoadSegmentStateAsync(workspaceId, profileIds, cancellationToken);
+    public virtual Task<IReadOnlyList<EventRow>> LoadEventsAsync(long workspaceId, IReadOnlyCollection<long> profileIds, EventNameFilter filter, CancellationToken cancellationToken) => Inner.LoadEventsAsync(workspaceId, profileIds, filter, cancellationToken);
+    public virtual Task<IReadOnlyDictionary<long, IReadOnlySet<string>>> LoadIdentityKindsAsync(long workspaceId, IReadOnlyCollection<long> profileIds, CancellationToken cancellationToken) => Inner.LoadIdentityKindsAsync(workspaceId, profileIds, cancellationToken);
+    public virtual Task ApplySegmentChangesAsync(IReadOnlyCollection<SegmentChange> changes, CancellationToken cancellationToken) => Inner.ApplySegmentChangesAsync(changes, cancellationToken);
+    public virtual Task SetSegmentChecksAsync(IReadOnlyCollection<(long WorkspaceId, long ProfileId, DateTimeOffset? DueAt)> checks, CancellationToken cancellationToken) => Inner.SetSegmentChecksAsync(checks, cancellationToken);
     public virtual Task CommitAsync(CancellationToken cancellationToken) => Inner.CommitAsync(cancellationToken);
 
     public virtual async ValueTask DisposeAsync()

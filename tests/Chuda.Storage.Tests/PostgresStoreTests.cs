@@ -49,6 +49,38 @@ public sealed class PostgresStoreTests : StoreComplianceTests
     }
 
     [Fact]
+    public async Task Segment_changes_become_visible_in_seq_order_across_concurrent_batches()
+    {
+        var ws = await NewWorkspaceAsync();
+        var ps = await CreateProfilesAsync(ws.Id, 3);
+        var seg = (await Store.CreateSegmentAsync(Segment(ws.Id, "s"), Ct)).Key;
+
+        // a records a change first; b's change must wait for a to end, so it cannot commit a higher seq before a's is visible.
+        await using var a = await Store.BeginAsync(Ct);
+        await a.ApplySegmentChangesAsync([Enter(ws.Id, seg, ps[0].Id, T0)], Ct);
+        await using var b = await Store.BeginAsync(Ct);
+        await b.AppendEventsAsync([Event(ws.Id, ps[1].Id, "b-1", T0)], Ct); // other writes do not wait
+        var bChanges = b.ApplySegmentChangesAsync([Enter(ws.Id, seg, ps[1].Id, T0.AddSeconds(1))], Ct);
+        var finished = await Task.WhenAny(bChanges, Task.Delay(TimeSpan.FromMilliseconds(300), TimeProvider.System));
+        Assert.NotSame(bChanges, finished);
+        Assert.Empty(await Store.GetSegmentChangesAsync(ws.Id, null, 0, 10, Ct));
+
+        await a.CommitAsync(Ct);
+        await bChanges.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System);
+        await b.CommitAsync(Ct);
+        var changes = await Store.GetSegmentChangesAsync(ws.Id, null, 0, 10, Ct);
+        Assert.Equal([ps[0].Id, ps[1].Id], changes.Select(c => c.ProfileId));
+        Assert.True(changes[0].Seq < changes[1].Seq);
+
+        // A batch that rolls back releases the lock too.
+        await using (var c = await Store.BeginAsync(Ct))
+            await c.ApplySegmentChangesAsync([Enter(ws.Id, seg, ps[2].Id, T0)], Ct);
+        await InTxAsync(tx => tx.ApplySegmentChangesAsync([Exit(ws.Id, seg, ps[2].Id, T0.AddSeconds(2))], Ct))
+            .WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System);
+        Assert.Equal(3, (await Store.GetSegmentChangesAsync(ws.Id, null, 0, 10, Ct)).Count);
+    }
+
+    [Fact]
     public async Task Timestamps_are_stored_as_timestamptz_at_millisecond_precision()
     {
         var ws = await Store.CreateWorkspaceAsync("precise", "s", T0.AddTicks(1_234_567), Ct);

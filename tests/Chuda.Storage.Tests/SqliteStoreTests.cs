@@ -88,6 +88,42 @@ public sealed class SqliteStoreTests : StoreComplianceTests
         Assert.DoesNotContain("SCAN", text.Replace("SCAN CONSTANT ROW", "", StringComparison.Ordinal), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("SELECT seq, profile_id, message_id, type, name, occurred_at, received_at, payload FROM events WHERE workspace_id = $w AND profile_id IN (SELECT value FROM json_each($ids)) AND ((type = 'track' AND name IN (SELECT value FROM json_each($names))) OR (type = 'page' AND $pages) OR (type = 'screen' AND $screens))", "events_profile (workspace_id=? AND profile_id=?)")]
+    [InlineData("SELECT DISTINCT profile_id, kind FROM identities WHERE workspace_id = $w AND profile_id IN (SELECT value FROM json_each($ids))", "COVERING INDEX identities_profile")]
+    [InlineData("SELECT profile_id, segment_key, since FROM segment_members WHERE workspace_id = 1 AND profile_id IN (SELECT value FROM json_each('[1]'))", "COVERING INDEX segment_members_profile")]
+    [InlineData("SELECT profile_id, due_at FROM segment_checks WHERE workspace_id = 1 AND profile_id IN (SELECT value FROM json_each('[1]'))", "PRIMARY KEY")]
+    [InlineData("SELECT id FROM profiles WHERE workspace_id = 1 AND id > 5 ORDER BY id LIMIT 10", "profiles_workspace (workspace_id=? AND rowid>?)")]
+    [InlineData("SELECT (SELECT min(id) FROM profiles WHERE workspace_id = 1), (SELECT max(id) FROM profiles WHERE workspace_id = 1)", "profiles_workspace")]
+    [InlineData("SELECT m.profile_id, p.user_id, m.since FROM segment_members m LEFT JOIN profiles p ON p.id = m.profile_id AND p.workspace_id = m.workspace_id WHERE m.workspace_id = 1 AND m.segment_key = 2 AND m.profile_id > 3 ORDER BY m.profile_id LIMIT 10", "PRIMARY KEY (workspace_id=? AND segment_key=? AND profile_id>?)")]
+    [InlineData("SELECT segment_key, since FROM segment_members WHERE workspace_id = 1 AND profile_id = 2 ORDER BY segment_key", "COVERING INDEX segment_members_profile")]
+    [InlineData("SELECT seq FROM segment_changes WHERE workspace_id = 1 AND segment_key = 2 AND seq > 3 ORDER BY seq LIMIT 10", "segment_changes_segment (workspace_id=? AND segment_key=? AND rowid>?)")]
+    [InlineData("SELECT seq FROM segment_changes WHERE workspace_id = 1 AND seq > 3 ORDER BY seq LIMIT 10", "segment_changes_workspace (workspace_id=? AND rowid>?)")]
+    [InlineData("SELECT c.workspace_id, c.profile_id, p.routing_hash, c.due_at FROM segment_checks c JOIN profiles p ON p.id = c.profile_id AND p.workspace_id = c.workspace_id WHERE c.due_at <= 5 ORDER BY c.due_at, c.workspace_id, c.profile_id LIMIT 10", "segment_checks_due (due_at<?)")]
+    [InlineData("DELETE FROM segment_changes WHERE workspace_id = 1 AND profile_id = 2", "segment_changes_profile")]
+    public async Task Segment_queries_use_an_index_without_sorting(string sql, string index)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_directory.Path, "chuda.db")};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        foreach (var name in new[] { "$w", "$ids", "$names", "$pages", "$screens" })
+        {
+            if (sql.Contains(name, StringComparison.Ordinal)) command.Parameters.AddWithValue(name, name is "$ids" or "$names" ? "[]" : 1);
+        }
+        var plan = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync(Ct))
+        {
+            while (await reader.ReadAsync(Ct)) plan.Add(reader.GetString(3));
+        }
+        var text = string.Join(" | ", plan);
+        Assert.Contains(index, text, StringComparison.Ordinal);
+        Assert.DoesNotContain("TEMP B-TREE", text, StringComparison.Ordinal);
+        // The id lists are the only thing scanned (json_each, one row per id).
+        var scans = text.Replace("SCAN CONSTANT ROW", "", StringComparison.Ordinal).Replace("SCAN json_each", "", StringComparison.Ordinal);
+        Assert.DoesNotContain("SCAN", scans, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Synchronous_normal_can_be_chosen()
     {

@@ -7,7 +7,7 @@ namespace Chuda.Storage.Tests;
 /// <summary>
 /// The storage contract, run against every backend. Each test gets a brand-new, migrated store.
 /// </summary>
-public abstract class StoreComplianceTests : IAsyncLifetime
+public abstract partial class StoreComplianceTests : IAsyncLifetime
 {
     protected static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
 

@@ -12,7 +12,7 @@ namespace Chuda.Storage.Postgres;
 /// statement over arrays (unnest), several of them pipelined in one <see cref="NpgsqlBatch"/> where possible, and large
 /// event appends use binary COPY. Transient errors (deadlock, connection loss) surface to the caller, who retries.
 /// </summary>
-public sealed class PostgresStore : IChudaStore
+public sealed partial class PostgresStore : IChudaStore
 {
     private const long MigrationLockKey = 0x4348_5544_4100; // "CHUDA"
     private const int ProfileIdChunk = 1024;
@@ -349,7 +349,7 @@ public sealed class PostgresStore : IChudaStore
     }
 
     /// <summary>One partition's batch: its own connection and transaction (READ COMMITTED).</summary>
-    private sealed class PostgresProfileTransaction(PostgresStore store, NpgsqlConnection connection, NpgsqlTransaction tx) : IProfileTransaction
+    private sealed partial class PostgresProfileTransaction(PostgresStore store, NpgsqlConnection connection, NpgsqlTransaction tx) : IProfileTransaction
     {
         private bool _finished;
 
@@ -363,13 +363,6 @@ public sealed class PostgresStore : IChudaStore
         {
             ObjectDisposedException.ThrowIf(_finished, this);
             return new NpgsqlBatch(connection, tx);
-        }
-
-        private static NpgsqlBatchCommand BatchCommand(string sql, params NpgsqlParameter[] parameters)
-        {
-            var command = new NpgsqlBatchCommand(sql);
-            command.Parameters.AddRange(parameters);
-            return command;
         }
 
         public async Task<IReadOnlySet<string>> FindExistingMessageIdsAsync(long workspaceId, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken)
@@ -615,6 +608,11 @@ public sealed class PostgresStore : IChudaStore
             batch.BatchCommands.Add(BatchCommand(
                 "UPDATE events SET profile_id = $3 WHERE workspace_id = $1 AND profile_id = $2",
                 P(workspaceId), P(fromProfileId), P(intoProfileId)));
+            // The merged profile's memberships and re-check go with it; its change history stays (it happened).
+            batch.BatchCommands.Add(BatchCommand(
+                "DELETE FROM segment_members WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(fromProfileId)));
+            batch.BatchCommands.Add(BatchCommand(
+                "DELETE FROM segment_checks WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(fromProfileId)));
             await batch.ExecuteNonQueryAsync(cancellationToken);
             if (batch.BatchCommands[0].RecordsAffected == 0)
                 throw new ConcurrencyConflictException($"Profile {fromProfileId} is not at version {expectedFromVersion} (changed or deleted concurrently).");
@@ -653,6 +651,9 @@ public sealed class PostgresStore : IChudaStore
                     P(Array.ConvertAll(rows, s => s.Reason)),
                     P(Array.ConvertAll(rows, s => StoreValues.Truncate(s.CreatedAt)))));
             }
+            batch.BatchCommands.Add(BatchCommand("DELETE FROM segment_members WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(profileId)));
+            batch.BatchCommands.Add(BatchCommand("DELETE FROM segment_changes WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(profileId)));
+            batch.BatchCommands.Add(BatchCommand("DELETE FROM segment_checks WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(profileId)));
             await batch.ExecuteNonQueryAsync(cancellationToken);
             var c = batch.BatchCommands;
             return new ErasureCounts(

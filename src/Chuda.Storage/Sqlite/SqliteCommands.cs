@@ -1,4 +1,5 @@
 using Chuda.Domain.Profiles;
+using Chuda.Domain.Segments;
 using Chuda.Storage.Internal;
 using Microsoft.Data.Sqlite;
 
@@ -75,6 +76,118 @@ internal sealed class SqliteCommands(SqliteConnection connection) : IDisposable
     public SqliteCommand AdvanceProfileIds => field ??= Create(
         "UPDATE sequences SET next_value = max(next_value, $local) + $count WHERE name = 'profile_id' RETURNING next_value",
         ("$local", SqliteType.Integer), ("$count", SqliteType.Integer));
+
+    // ---- segments ------------------------------------------------------------------------------
+
+    // Ids and names are bound as JSON arrays: `x IN (SELECT value FROM json_each($ids))` lets the planner probe the
+    // index once per id, and the statement text stays the same whatever the count (so it is prepared once).
+
+    /// <summary>Events of the listed profiles selected by an <see cref="Storage.EventNameFilter"/>; uses events_profile.</summary>
+    public const string LoadEventsSql =
+        "SELECT seq, profile_id, message_id, type, name, occurred_at, received_at, payload FROM events " +
+        "WHERE workspace_id = $w AND profile_id IN (SELECT value FROM json_each($ids)) " +
+        "AND ((type = 'track' AND name IN (SELECT value FROM json_each($names))) OR (type = 'page' AND $pages) OR (type = 'screen' AND $screens))";
+
+    public const string LoadIdentityKindsSql =
+        "SELECT DISTINCT profile_id, kind FROM identities WHERE workspace_id = $w AND profile_id IN (SELECT value FROM json_each($ids))";
+
+    private static readonly (string, SqliteType)[] LoadEventsParameters =
+    [
+        ("$w", SqliteType.Integer), ("$ids", SqliteType.Text), ("$names", SqliteType.Text), ("$pages", SqliteType.Integer),
+        ("$screens", SqliteType.Integer),
+    ];
+
+    private static readonly (string, SqliteType)[] IdsParameters = [("$w", SqliteType.Integer), ("$ids", SqliteType.Text)];
+
+    public SqliteCommand LoadEvents => field ??= Create(LoadEventsSql, LoadEventsParameters);
+
+    public SqliteCommand LoadIdentityKinds => field ??= Create(LoadIdentityKindsSql, IdsParameters);
+
+    public SqliteCommand LoadMemberships => field ??= Create(
+        "SELECT profile_id, segment_key, since FROM segment_members WHERE workspace_id = $w AND profile_id IN (SELECT value FROM json_each($ids))",
+        IdsParameters);
+
+    public SqliteCommand LoadChecks => field ??= Create(
+        "SELECT profile_id, due_at FROM segment_checks WHERE workspace_id = $w AND profile_id IN (SELECT value FROM json_each($ids))",
+        IdsParameters);
+
+    /// <summary>An entry: keeps an existing membership (and its since).</summary>
+    public SqliteCommand InsertMember => field ??= Create(
+        "INSERT INTO segment_members (workspace_id, segment_key, profile_id, since) VALUES ($w, $k, $p, $s) ON CONFLICT DO NOTHING",
+        ("$w", SqliteType.Integer), ("$k", SqliteType.Integer), ("$p", SqliteType.Integer), ("$s", SqliteType.Integer));
+
+    public SqliteCommand DeleteMember => field ??= Create(
+        "DELETE FROM segment_members WHERE workspace_id = $w AND segment_key = $k AND profile_id = $p",
+        ("$w", SqliteType.Integer), ("$k", SqliteType.Integer), ("$p", SqliteType.Integer));
+
+    public SqliteCommand InsertChange => field ??= Create(
+        "INSERT INTO segment_changes (workspace_id, segment_key, profile_id, entered, at, cause, detail) VALUES ($w, $k, $p, $e, $a, $c, $d)",
+        ("$w", SqliteType.Integer), ("$k", SqliteType.Integer), ("$p", SqliteType.Integer), ("$e", SqliteType.Integer),
+        ("$a", SqliteType.Integer), ("$c", SqliteType.Text), ("$d", SqliteType.Text));
+
+    public SqliteCommand PutCheck => field ??= Create(
+        "INSERT INTO segment_checks (workspace_id, profile_id, due_at) VALUES ($w, $p, $d) " +
+        "ON CONFLICT (workspace_id, profile_id) DO UPDATE SET due_at = excluded.due_at",
+        ("$w", SqliteType.Integer), ("$p", SqliteType.Integer), ("$d", SqliteType.Integer));
+
+    public SqliteCommand DeleteCheck => field ??= Create(
+        "DELETE FROM segment_checks WHERE workspace_id = $w AND profile_id = $p",
+        ("$w", SqliteType.Integer), ("$p", SqliteType.Integer));
+
+    /// <summary>An unprepared <see cref="LoadEventsSql"/> on a reader connection.</summary>
+    public static SqliteCommand CreateLoadEvents(SqliteConnection connection) => CreateOn(connection, LoadEventsSql, LoadEventsParameters);
+
+    public static SqliteCommand CreateLoadIdentityKinds(SqliteConnection connection) => CreateOn(connection, LoadIdentityKindsSql, IdsParameters);
+
+    public static IReadOnlyList<EventRow> ExecuteLoadEvents(SqliteCommand command, long workspaceId, IReadOnlyCollection<long> profileIds, Storage.EventNameFilter filter)
+    {
+        var ps = command.Parameters;
+        ps[0].Value = workspaceId;
+        ps[1].Value = SegmentStoreValues.IdsJson(profileIds);
+        ps[2].Value = StoreValues.TagsToJson([.. filter.TrackNames]);
+        ps[3].Value = filter.Pages ? 1 : 0;
+        ps[4].Value = filter.Screens ? 1 : 0;
+        using var reader = command.ExecuteReader();
+        var list = new List<EventRow>();
+        while (reader.Read())
+        {
+            list.Add(new EventRow(
+                workspaceId,
+                reader.GetInt64(1),
+                reader.GetInt64(0),
+                reader.GetString(2),
+                reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4),
+                StoreValues.FromMillis(reader.GetInt64(5)),
+                StoreValues.FromMillis(reader.GetInt64(6)),
+                reader.GetString(7)));
+        }
+        return list;
+    }
+
+    public static IReadOnlyDictionary<long, IReadOnlySet<string>> ExecuteLoadIdentityKinds(SqliteCommand command, long workspaceId, IReadOnlyCollection<long> profileIds)
+    {
+        var ps = command.Parameters;
+        ps[0].Value = workspaceId;
+        ps[1].Value = SegmentStoreValues.IdsJson(profileIds);
+        using var reader = command.ExecuteReader();
+        var found = new Dictionary<long, HashSet<string>>();
+        while (reader.Read())
+        {
+            var profileId = reader.GetInt64(0);
+            if (!found.TryGetValue(profileId, out var kinds)) found[profileId] = kinds = new HashSet<string>(StringComparer.Ordinal);
+            kinds.Add(reader.GetString(1));
+        }
+        return found.ToDictionary(x => x.Key, x => (IReadOnlySet<string>)x.Value);
+    }
+
+    private static SqliteCommand CreateOn(SqliteConnection connection, string sql, (string Name, SqliteType Type)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, type) in parameters) command.Parameters.Add(name, type);
+        return command;
+    }
 
     private static readonly (string, SqliteType)[] ProfileParameters =
     [

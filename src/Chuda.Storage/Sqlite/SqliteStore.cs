@@ -12,7 +12,7 @@ namespace Chuda.Storage.Sqlite;
 /// <see cref="BeginAsync"/> waits for the previous one to finish. Reads use separate pooled connections and see the
 /// last committed state.
 /// </summary>
-public sealed class SqliteStore : IChudaStore
+public sealed partial class SqliteStore : IChudaStore
 {
     // Profile ids are handed out from a block persisted ahead of time (outside any batch), so a rolled-back batch
     // never gives an id back, and a restart continues after the last persisted block.
@@ -423,7 +423,7 @@ public sealed class SqliteStore : IChudaStore
     }
 
     /// <summary>The single open batch on the writer connection; releases the writer gate when it ends.</summary>
-    private sealed class SqliteProfileTransaction(SqliteStore store, SqliteTransaction tx) : IProfileTransaction
+    private sealed partial class SqliteProfileTransaction(SqliteStore store, SqliteTransaction tx) : IProfileTransaction
     {
         private readonly SqliteCommands _commands = store._commands;
         private int _finished;
@@ -570,6 +570,11 @@ public sealed class SqliteStore : IChudaStore
             command.ExecuteNonQuery();
             command.CommandText = "UPDATE events SET profile_id = $into WHERE workspace_id = $w AND profile_id = $from";
             command.ExecuteNonQuery();
+            // The merged profile's memberships and re-check go with it; its change history stays (it happened).
+            command.CommandText = "DELETE FROM segment_members WHERE workspace_id = $w AND profile_id = $from";
+            command.ExecuteNonQuery();
+            command.CommandText = "DELETE FROM segment_checks WHERE workspace_id = $w AND profile_id = $from";
+            command.ExecuteNonQuery();
             return Task.CompletedTask;
         }
 
@@ -600,6 +605,12 @@ public sealed class SqliteStore : IChudaStore
                 identities = command.ExecuteNonQuery();
                 command.CommandText = "DELETE FROM profiles WHERE id = $p AND workspace_id = $w";
                 profiles = command.ExecuteNonQuery();
+                command.CommandText = "DELETE FROM segment_members WHERE workspace_id = $w AND profile_id = $p";
+                command.ExecuteNonQuery();
+                command.CommandText = "DELETE FROM segment_changes WHERE workspace_id = $w AND profile_id = $p";
+                command.ExecuteNonQuery();
+                command.CommandText = "DELETE FROM segment_checks WHERE workspace_id = $w AND profile_id = $p";
+                command.ExecuteNonQuery();
             }
             var added = 0;
             var insert = Use(_commands.InsertSuppression);
