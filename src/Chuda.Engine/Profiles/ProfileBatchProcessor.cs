@@ -2,7 +2,9 @@ using System.Security.Cryptography;
 using System.Text;
 using Chuda.Domain.Ingestion;
 using Chuda.Domain.Profiles;
+using Chuda.Domain.Segments;
 using Chuda.Domain.Workspaces;
+using Chuda.Engine.Segments;
 using Chuda.Storage;
 
 namespace Chuda.Engine.Profiles;
@@ -13,8 +15,16 @@ namespace Chuda.Engine.Profiles;
 /// appends the events. Runs on exactly one partition's thread, so it needs no locks; the store's version checks
 /// catch the rare cross-partition race (a merge of a profile homed elsewhere) and the caller retries.
 /// </summary>
-public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, CancellationToken, ValueTask<Workspace>> workspaces)
+/// <remarks>With a <see cref="SegmentCatalog"/>, the same transaction also re-evaluates the segments each change can
+/// affect (see <see cref="SegmentStage"/>), so membership commits atomically with the change that caused it.</remarks>
+public sealed class ProfileBatchProcessor(
+    IChudaStore store,
+    Func<long, CancellationToken, ValueTask<Workspace>> workspaces,
+    SegmentCatalog? segments = null,
+    TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     private const int IdBlock = 256;
 
     /// <summary>
@@ -27,7 +37,7 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
         IReadOnlyList<ProfileCommand> commands, int partition, int partitionCount, PartitionCache cache, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
-        var batch = new Batch(tx, partition, partitionCount, cache);
+        var batch = new Batch(tx, partition, partitionCount, cache, segments, _time.GetUtcNow());
         await batch.LoadAsync(commands, workspaces, cancellationToken);
 
         var outcomes = new CommandOutcome[commands.Count];
@@ -38,6 +48,7 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
                 IngestMessage m => await batch.ApplyMessageAsync(m, cancellationToken),
                 ChangeTags t => batch.ApplyTags(t),
                 PatchTraits p => batch.ApplyTraits(p),
+                RecheckSegments r => batch.ApplyRecheck(r),
                 EraseProfile => throw new ArgumentException("Erasures run in a transaction of their own.", nameof(commands)),
                 _ => throw new ArgumentException($"Unknown command {commands[i].GetType().Name}.", nameof(commands)),
             };
@@ -46,6 +57,7 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
         await batch.WriteAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
         batch.Committed();
+        if (batch.EarliestCheck is { } due) segments?.OnCheckScheduled(due); // after the commit, so the scheduler can see the row
         return outcomes;
     }
 
@@ -96,8 +108,13 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
         public bool MergedAway { get; set; }
     }
 
-    private sealed class Batch(IProfileTransaction tx, int partition, int partitionCount, PartitionCache cache)
+    private sealed class Batch(IProfileTransaction tx, int partition, int partitionCount, PartitionCache cache, SegmentCatalog? segments, DateTimeOffset now)
     {
+        private readonly Dictionary<(long Ws, long Id), SegmentTouch> _touches = [];
+        private readonly Dictionary<(long Ws, long Id), long[]> _mergedMemberships = [];
+
+        /// <summary>The earliest re-check this batch scheduled.</summary>
+        public DateTimeOffset? EarliestCheck { get; private set; }
         private readonly Dictionary<(long Ws, IdentityKey Key), long> _identities = [];
         private readonly Dictionary<(long Ws, long Id), ProfileState> _profiles = [];
         private readonly Dictionary<(long Ws, long Id), long> _redirects = [];
@@ -122,6 +139,7 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
                 var messageIds = new List<string>();
                 var keys = new HashSet<IdentityKey>();
                 var hashes = new HashSet<string>();
+                var byId = new HashSet<long>();
                 foreach (var command in group)
                 {
                     switch (command)
@@ -140,8 +158,12 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
                         case ProfileEdit edit:
                             keys.Add(edit.Target);
                             break;
+                        case RecheckSegments recheck:
+                            byId.Add(recheck.ProfileId);
+                            break;
                     }
                 }
+                if (byId.Count > 0) await LoadProfilesByIdAsync(ws, byId, ct);
 
                 _existingMessageIds[ws] = messageIds.Count == 0
                     ? []
@@ -195,6 +217,19 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
             if (stale.Count == 0) return;
             foreach (var (key, id) in await tx.ResolveAsync(ws, stale, ct)) _identities[(ws, key)] = id;
             await LoadProfilesAsync(ws, stale, ct);
+        }
+
+        private async Task LoadProfilesByIdAsync(long ws, HashSet<long> ids, CancellationToken ct)
+        {
+            var wanted = new List<long>();
+            foreach (var id in ids)
+            {
+                if (_profiles.ContainsKey((ws, id))) continue;
+                if (cache.TryGetProfile(ws, id, out var record)) _profiles[(ws, id)] = new ProfileState(record, isNew: false);
+                else wanted.Add(id);
+            }
+            if (wanted.Count == 0) return;
+            foreach (var (id, record) in await tx.LoadProfilesAsync(ws, wanted, ct)) _profiles[(ws, id)] = new ProfileState(record, isNew: false);
         }
 
         /// <summary>Loads the profiles the given keys resolved to; returns the ids that do not exist.</summary>
@@ -293,6 +328,7 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
                 {
                     target = byAnonymous;
                     target.Record = target.Record with { UserId = m.UserId };
+                    Touch(ws, target).MarkAll(ChangeCauses.Identity); // the random-bucket key changed
                     Claim(ws, new(IdentityKinds.UserId, m.UserId), target, move: false, m.ReceivedAt);
                 }
                 else
@@ -327,7 +363,10 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
             if (byUser is null)
             {
                 if (previous.Record.UserId is null || previous.Record.UserId == previousId)
+                {
                     previous.Record = previous.Record with { UserId = userId };
+                    Touch(ws, previous).MarkAll(ChangeCauses.Identity);
+                }
                 Claim(ws, new(IdentityKinds.UserId, userId), previous, move: false, m.ReceivedAt);
                 previous.Dirty = true;
                 return previous;
@@ -345,6 +384,9 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
             foreach (var tag in command.Remove) tags.Remove(tag);
             profile.Record = profile.Record with { Tags = [.. tags] };
             profile.Dirty = true;
+            var touch = Touch(command.WorkspaceId, profile);
+            touch.Tags.UnionWith(command.Add);
+            touch.Tags.UnionWith(command.Remove);
             return CommandOutcome.Applied;
         }
 
@@ -354,20 +396,40 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
             if (ForeignHome(profile) is { } home) return new Forward(home);
             profile.Record = profile.Record with { TraitsJson = TraitMerge.Merge(profile.Record.TraitsJson, command.Traits) };
             profile.Dirty = true;
+            Touch(command.WorkspaceId, profile).AddTraitKeys(command.Traits);
             return CommandOutcome.Applied;
+        }
+
+        public CommandOutcome ApplyRecheck(RecheckSegments command)
+        {
+            var ws = command.WorkspaceId;
+            if (!_profiles.TryGetValue((ws, command.ProfileId), out var profile) || profile.MergedAway) return CommandOutcome.NotFound;
+            if (ForeignHome(profile) is { } home) return new Forward(home);
+            var touch = Touch(ws, profile);
+            if (command.DueAt is { } due && (touch.TimeDue is not { } t || due < t)) touch.TimeDue = due;
+            if (command.SegmentKey is { } key) touch.Backfill.Add(key);
+            return CommandOutcome.Applied;
+        }
+
+        private SegmentTouch Touch(long ws, ProfileState profile)
+        {
+            if (!_touches.TryGetValue((ws, profile.Id), out var touch)) _touches[(ws, profile.Id)] = touch = new SegmentTouch();
+            return touch;
         }
 
         public async Task WriteAsync(CancellationToken ct)
         {
             await ValidateCachedReadsAsync(ct);
-            var upserts = new List<ProfileRecord>();
-            foreach (var state in _profiles.Values)
-            {
-                if (!state.Dirty || state.MergedAway) continue;
-                upserts.Add(state.Record with { Version = state.LoadedVersion + 1 });
-            }
-            if (upserts.Count > 0) await tx.UpsertProfilesAsync(upserts, ct);
             if (_pendingIdentities.Count > 0) await tx.PutIdentitiesAsync(_pendingIdentities.Values, ct);
+            if (segments is not null)
+            {
+                // The merge deletes the merged profile's memberships: read them first, to record its exits.
+                foreach (var group in _merges.GroupBy(m => m.Ws).Where(g => !segments.For(g.Key).IsEmpty))
+                {
+                    var states = await tx.LoadSegmentStateAsync(group.Key, [.. group.Select(m => m.From)], ct);
+                    foreach (var (id, state) in states) _mergedMemberships[(group.Key, id)] = [.. state.Memberships.Keys];
+                }
+            }
             foreach (var (ws, from, fromVersion, into) in _merges)
                 await tx.MergeProfilesAsync(ws, from, fromVersion, Resolve(ws, into), ct);
             if (_events.Count > 0)
@@ -379,6 +441,52 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
                     if (owner != e.ProfileId) _events[i] = e with { ProfileId = owner };
                 }
                 await tx.AppendEventsAsync(_events, ct);
+            }
+            // Segments read the batch's events and merges (the transaction sees its own writes); a membership change
+            // bumps the profile's version, so two writers can never both record it.
+            if (segments is not null) await EvaluateSegmentsAsync(segments, ct);
+            var upserts = new List<ProfileRecord>();
+            foreach (var state in _profiles.Values)
+            {
+                if (!state.Dirty || state.MergedAway) continue;
+                upserts.Add(state.Record with { Version = state.LoadedVersion + 1 });
+            }
+            if (upserts.Count > 0) await tx.UpsertProfilesAsync(upserts, ct);
+        }
+
+        private async Task EvaluateSegmentsAsync(SegmentCatalog catalog, CancellationToken ct)
+        {
+            if (_touches.Count == 0 && _merges.Count == 0) return;
+            // Fold what happened to merged-away profiles into their survivors.
+            var touched = new Dictionary<(long Ws, long Id), SegmentTouch>();
+            foreach (var ((ws, id), touch) in _touches)
+            {
+                var survivor = Resolve(ws, id);
+                if (!touched.TryGetValue((ws, survivor), out var into)) touched[(ws, survivor)] = into = new SegmentTouch();
+                if (survivor != id) into.MarkAll(ChangeCauses.Merge);
+                if (touch.All) into.MarkAll(touch.AllCause ?? ChangeCauses.Created);
+                into.AbsorbMerged(touch);
+            }
+            foreach (var (ws, _, _, into) in _merges)
+            {
+                var survivor = Resolve(ws, into);
+                if (!touched.TryGetValue((ws, survivor), out var t)) touched[(ws, survivor)] = t = new SegmentTouch();
+                t.MarkAll(ChangeCauses.Merge);
+            }
+            foreach (var group in touched.GroupBy(kv => kv.Key.Ws))
+            {
+                var ws = group.Key;
+                var profiles = new Dictionary<long, (ProfileRecord, SegmentTouch)>();
+                foreach (var ((_, id), touch) in group)
+                {
+                    if (_profiles.TryGetValue((ws, id), out var state) && !state.MergedAway) profiles[id] = (state.Record, touch);
+                }
+                var mergedAway = _merges.Where(m => m.Ws == ws)
+                    .Select(m => (m.From, Resolve(ws, m.Into), (IReadOnlyCollection<long>)_mergedMemberships.GetValueOrDefault((ws, m.From), [])))
+                    .ToList();
+                var changed = await SegmentStage.RunAsync(tx, ws, catalog.For(ws), profiles, mergedAway, now,
+                    due => EarliestCheck = EarliestCheck is { } e && e <= due ? e : due, ct);
+                foreach (var id in changed) _profiles[(ws, id)].Dirty = true;
             }
         }
 
@@ -422,6 +530,7 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
                 m.Timestamp, m.Timestamp, 1);
             var state = new ProfileState(record, isNew: true);
             _profiles[(ws, id)] = state;
+            Touch(ws, state).MarkAll(ChangeCauses.Created);
             if (userId is not null) Claim(ws, new(IdentityKinds.UserId, userId), state, move: false, m.ReceivedAt);
             return state;
         }
@@ -482,8 +591,23 @@ public sealed class ProfileBatchProcessor(IChudaStore store, Func<long, Cancella
                 if (IdentityKinds.IsContactPoint(key.Kind) && IsSuppressed(ws, key)) r = r with { Suppressed = true };
                 Claim(ws, key, target, move: key.Kind.StartsWith(IdentityKinds.PushPrefix, StringComparison.Ordinal), m.ReceivedAt);
             }
+            var touch = Touch(ws, target);
             target.Record = r;
             target.Dirty = true;
+            if (m.Type == MessageType.Identify) touch.AddTraitKeys(m.Traits);
+            foreach (var key in m.Identities) touch.IdentityKinds.Add(key.Kind);
+            switch (m.Type)
+            {
+                case MessageType.Track when m.Event is not null:
+                    touch.Events.Add(m.Event);
+                    break;
+                case MessageType.Page:
+                    touch.Events.Add(EventFact.ViewedPage);
+                    break;
+                case MessageType.Screen:
+                    touch.Events.Add(EventFact.ViewedScreen);
+                    break;
+            }
             _events.Add(new EventRow(ws, target.Id, 0, m.MessageId, m.TypeName, m.Event ?? m.Name, m.Timestamp, m.ReceivedAt, m.Json));
         }
     }

@@ -12,6 +12,9 @@ public abstract record ProfileCommand(long WorkspaceId)
 {
     /// <summary>The key the command is first routed by (user id, else anonymous id).</summary>
     public abstract string RoutingKey { get; }
+
+    /// <summary>The routing hash when the command addresses a known profile directly (else it is derived from <see cref="RoutingKey"/>).</summary>
+    public virtual int? KnownRoutingHash => null;
 }
 
 /// <summary>Apply one Segment message.</summary>
@@ -39,6 +42,18 @@ public sealed record PatchTraits(long WorkspaceId, IdentityKey Target, JsonEleme
 
 /// <summary>Erasure (PIPL / GDPR): remove the person, keep salted hashes of contact points suppressed.</summary>
 public sealed record EraseProfile(long WorkspaceId, IdentityKey Target, string WorkspaceSalt, DateTimeOffset At) : ProfileEdit(WorkspaceId, Target);
+
+/// <summary>
+/// Re-evaluate a known profile's segments: the time-dependent ones when its durable re-check is due
+/// (<paramref name="DueAt"/>), or one segment for a backfill (<paramref name="SegmentKey"/>).
+/// </summary>
+public sealed record RecheckSegments(long WorkspaceId, long ProfileId, int RoutingHash, DateTimeOffset? DueAt, long? SegmentKey)
+    : ProfileCommand(WorkspaceId)
+{
+    public override string RoutingKey => "#" + ProfileId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public override int? KnownRoutingHash => RoutingHash;
+}
 
 /// <summary>The outcome of one command.</summary>
 public abstract record CommandOutcome

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Chuda.Domain.Profiles;
+using Chuda.Engine.Segments;
 using Chuda.Engine.Workspaces;
 using Chuda.Storage;
 using Microsoft.Extensions.Hosting;
@@ -29,14 +30,15 @@ public sealed class ProfilePartitions : IHostedService, IAsyncDisposable
     private long _queued;
     private volatile bool _accepting;
 
-    public ProfilePartitions(IChudaStore store, WorkspaceDirectory workspaces, EngineOptions options, ILogger<ProfilePartitions> logger, TimeProvider time)
+    public ProfilePartitions(IChudaStore store, WorkspaceDirectory workspaces, EngineOptions options, ILogger<ProfilePartitions> logger, TimeProvider time,
+        SegmentCatalog? segments = null)
     {
         options.Validate();
         _store = store;
         _options = options;
         _logger = logger;
         _time = time;
-        _processor = new ProfileBatchProcessor(store, workspaces.GetAsync);
+        _processor = new ProfileBatchProcessor(store, workspaces.GetAsync, segments, time);
         var count = options.Partitions ?? Math.Max(1, Math.Min(store.MaxWriterPartitions, Environment.ProcessorCount));
         count = Math.Min(count, store.MaxWriterPartitions);
         _queues = new Channel<WorkItem>[count];
@@ -82,7 +84,7 @@ public sealed class ProfilePartitions : IHostedService, IAsyncDisposable
         for (var i = 0; i < commands.Count; i++)
         {
             var command = commands[i];
-            var hash = StableHash.RoutingHash(command.WorkspaceId, command.RoutingKey);
+            var hash = command.KnownRoutingHash ?? StableHash.RoutingHash(command.WorkspaceId, command.RoutingKey);
             Enqueue(StableHash.Partition(hash, _queues.Length), new WorkItem(command, completion, i));
         }
         // The caller's cancellation only stops the caller waiting: accepted work is still applied.

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Chuda.Domain.Ingestion;
 using Chuda.Engine.Profiles;
+using Chuda.Engine.Segments;
 using Chuda.Engine.Workspaces;
 using Chuda.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -45,7 +46,11 @@ public static class ImportCommand
             return 2;
         }
 
-        var partitions = new ProfilePartitions(store, directory, serve.Engine, NullLogger<ProfilePartitions>.Instance, serve.Time);
+        // Imported history updates segment membership like live events; time-based re-checks it schedules are stored
+        // and fired by the next `chuda serve`.
+        var segments = new SegmentCatalog(store);
+        await segments.RefreshAsync(cancellationToken);
+        var partitions = new ProfilePartitions(store, directory, serve.Engine, NullLogger<ProfilePartitions>.Instance, serve.Time, segments);
         await partitions.StartAsync(cancellationToken);
         ImportSummary summary;
         try

@@ -1,5 +1,6 @@
 using Chuda.Engine;
 using Chuda.Engine.Profiles;
+using Chuda.Engine.Segments;
 using Chuda.Engine.Workspaces;
 using Chuda.Server.Api;
 using Chuda.Storage;
@@ -33,8 +34,16 @@ public static class ChudaApp
         builder.Services.AddSingleton(options.Time);
         builder.Services.AddSingleton(options.Engine);
         builder.Services.AddSingleton<WorkspaceDirectory>();
+        builder.Services.AddSingleton(options.Segments);
+        builder.Services.AddSingleton<SegmentCatalog>();
+        builder.Services.AddSingleton<SegmentService>();
         builder.Services.AddSingleton<ProfilePartitions>();
+        builder.Services.AddSingleton<SegmentScheduler>();
+        builder.Services.AddSingleton<SegmentBackfill>();
+        // Hosted services stop in reverse order: the scheduler and backfill stop handing work to the partitions first.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProfilePartitions>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SegmentScheduler>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SegmentBackfill>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Engine.DrainTimeout + TimeSpan.FromSeconds(5));
         builder.Services.AddProblemDetails();
         builder.Services.AddRequestDecompression();
@@ -46,6 +55,8 @@ public static class ChudaApp
         }));
 
         var app = builder.Build();
+        // Segments must be known before the first event is processed, or its membership changes would be missed.
+        await app.Services.GetRequiredService<SegmentCatalog>().RefreshAsync(cancellationToken);
         var directory = app.Services.GetRequiredService<WorkspaceDirectory>();
         var issued = await directory.BootstrapAsync(options.WriteKey, options.AdminKey, cancellationToken);
         if (issued is not null)
@@ -66,6 +77,7 @@ public static class ChudaApp
         app.MapIngestionApi();
         app.MapProfilesApi();
         app.MapWorkspacesApi();
+        app.MapSegmentsApi();
         return app;
     }
 }

@@ -23,6 +23,8 @@ public sealed record ServeOptions
 
     public EngineOptions Engine { get; init; } = new();
 
+    public Chuda.Engine.Segments.SegmentOptions Segments { get; init; } = new();
+
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>Where first-start keys are printed.</summary>

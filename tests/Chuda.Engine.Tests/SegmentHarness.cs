@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Chuda.Domain.Ingestion;
+using Chuda.Domain.Profiles;
+using Chuda.Domain.Segments;
+using Chuda.Domain.Workspaces;
+using Chuda.Engine.Profiles;
+using Chuda.Engine.Segments;
+using Chuda.Engine.Workspaces;
+using Chuda.Storage;
+using Chuda.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Chuda.Engine.Tests;
+
+/// <summary>The engine wired as the server wires it (partitions with the segment stage, scheduler, backfill,
+/// service) on a real SQLite store, with a fake clock; <see cref="RestartAsync"/> reopens everything on the same data.</summary>
+internal sealed class SegmentHarness : IAsyncDisposable
+{
+    private readonly string _dataPath;
+    private int _messages;
+
+    private SegmentHarness(string dataPath, FakeTimeProvider time)
+    {
+        _dataPath = dataPath;
+        Time = time;
+    }
+
+    public FakeTimeProvider Time { get; }
+
+    public IChudaStore Store { get; private set; } = null!;
+
+    public SegmentCatalog Catalog { get; private set; } = null!;
+
+    public ProfilePartitions Partitions { get; private set; } = null!;
+
+    public SegmentScheduler Scheduler { get; private set; } = null!;
+
+    public SegmentBackfill Backfill { get; private set; } = null!;
+
+    public SegmentService Service { get; private set; } = null!;
+
+    public Workspace Workspace { get; private set; } = null!;
+
+    public static async Task<SegmentHarness> StartAsync(string dataPath, FakeTimeProvider time)
+    {
+        var h = new SegmentHarness(dataPath, time);
+        await h.OpenAsync();
+        var directory = new WorkspaceDirectory(h.Store, time, new EngineOptions());
+        h.Workspace = (await directory.CreateAsync("w", false, null, null, CancellationToken.None)).Workspace;
+        return h;
+    }
+
+    private async Task OpenAsync()
+    {
+        Store = await StoreFactory.OpenAsync(new StoreOptions(null, _dataPath), CancellationToken.None);
+        await Store.MigrateAsync(CancellationToken.None);
+        var options = new EngineOptions();
+        var directory = new WorkspaceDirectory(Store, Time, options);
+        Catalog = new SegmentCatalog(Store);
+        await Catalog.RefreshAsync(CancellationToken.None);
+        var segmentOptions = new SegmentOptions();
+        Partitions = new ProfilePartitions(Store, directory, options, NullLogger<ProfilePartitions>.Instance, Time, Catalog);
+        await Partitions.StartAsync(CancellationToken.None);
+        Scheduler = new SegmentScheduler(Store, Partitions, Catalog, Time, NullLogger<SegmentScheduler>.Instance, segmentOptions);
+        Backfill = new SegmentBackfill(Store, Partitions, Catalog, Time, NullLogger<SegmentBackfill>.Instance, segmentOptions);
+        Service = new SegmentService(Store, Catalog, Time, segmentOptions);
+    }
+
+    /// <summary>Stops the engine and closes the store (as a process exit would), then opens a new engine on the same data.</summary>
+    public async Task RestartAsync()
+    {
+        await Partitions.StopAsync(CancellationToken.None);
+        await Store.DisposeAsync();
+        await OpenAsync();
+    }
+
+    public async Task<SegmentDefinition> CreateSegmentAsync(string id, string rule)
+    {
+        using var doc = JsonDocument.Parse(rule);
+        return await Service.CreateAsync(Workspace.Id, new SegmentInput(id, id, null, doc.RootElement.Clone()), CancellationToken.None);
+    }
+
+    /// <summary>Sends one Segment message (JSON with a "type"); messageId and timestamp (the clock) are filled in when absent.</summary>
+    public async Task SendAsync(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        node["messageId"] ??= "m" + (++_messages).ToString(CultureInfo.InvariantCulture);
+        node["timestamp"] ??= Time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+        var parsed = SegmentParser.ParseLine(Encoding.UTF8.GetBytes(node.ToJsonString()), Time.GetUtcNow(), () => "unused", "");
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Errors));
+        await Partitions.SubmitAsync([new IngestMessage(Workspace.Id, Assert.Single(parsed.Messages))], CancellationToken.None);
+    }
+
+    public Task<CommandOutcome[]> SubmitAsync(ProfileCommand command) => Partitions.SubmitAsync([command], CancellationToken.None);
+
+    public async Task<long> ProfileIdAsync(string userId) =>
+        await Store.FindProfileIdAsync(Workspace.Id, new IdentityKey(IdentityKinds.UserId, userId), CancellationToken.None)
+        ?? throw new InvalidOperationException($"No profile {userId}.");
+
+    public async Task<bool> IsMemberAsync(string segmentId, long profileId)
+    {
+        var segment = await Store.GetSegmentAsync(Workspace.Id, segmentId, CancellationToken.None);
+        return (await Store.GetProfileMembershipsAsync(Workspace.Id, profileId, CancellationToken.None)).Any(m => m.SegmentKey == segment!.Key);
+    }
+
+    public async Task<bool> IsMemberAsync(string segmentId, string userId) => await IsMemberAsync(segmentId, await ProfileIdAsync(userId));
+
+    public async Task<IReadOnlyList<SegmentChange>> ChangesAsync(string segmentId)
+    {
+        var segment = await Store.GetSegmentAsync(Workspace.Id, segmentId, CancellationToken.None);
+        return await Store.GetSegmentChangesAsync(Workspace.Id, segment!.Key, 0, 10_000, CancellationToken.None);
+    }
+
+    /// <summary>Moves the clock to <paramref name="at"/> and fires what is due, as the scheduler's loop would.</summary>
+    public async Task AdvanceToAsync(DateTimeOffset at)
+    {
+        Time.SetUtcNow(at);
+        await Scheduler.FireDueAsync(CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Partitions.StopAsync(CancellationToken.None);
+        await Store.DisposeAsync();
+    }
+}
