@@ -2,8 +2,9 @@
 # Runs the Chuda benchmarks several times on SQLite and PostgreSQL and prints the medians (docs/benchmarks.md).
 #   bench/run.sh                      # everything, RUNS=3 (memory once)
 #   RUNS=5 SCENARIOS="inproc http" STORES=sqlite bench/run.sh
-# Env: RUNS, SCENARIOS (inproc http lookup memory), STORES (sqlite postgres), ART (build output, default /tmp/art-bench),
-#      INPROC_ARGS, HTTP_ARGS, LOOKUP_ARGS, MEMORY_ARGS (extra options), MEMORY_RUNS (default 1), SKIP_BUILD=1,
+#   SCENARIOS=segments SEGMENTS_ARGS="--profiles 100000 --events-per-profile 20 --part all" bench/run.sh
+# Env: RUNS, SCENARIOS (inproc http lookup memory segments; segments is not in the default set), STORES (sqlite postgres), ART (build output, default /tmp/art-bench),
+#      INPROC_ARGS, HTTP_ARGS, LOOKUP_ARGS, MEMORY_ARGS, SEGMENTS_ARGS (extra options), MEMORY_RUNS (default 1), SKIP_BUILD=1,
 #      CHUDA_BENCH_PG (use this PostgreSQL instead of starting a throw-away cluster), OUT (results directory).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,7 +17,9 @@ OUT="${OUT:-$(mktemp -d /tmp/chuda-bench-results.XXXXXX)}"
 MEMORY_RUNS="${MEMORY_RUNS:-1}"
 mkdir -p "$OUT"
 
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+if [[ " $SCENARIOS " == *" http "* || " $SCENARIOS " == *" memory "* ]]; then
+  command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+fi
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   dotnet build bench/Chuda.Bench -c Release --artifacts-path "$ART" -v quiet -clp:ErrorsOnly --nologo
 fi
@@ -48,6 +51,7 @@ for scenario in $SCENARIOS; do
       http) read -r -a extra <<<"${HTTP_ARGS:-}" ;;
       lookup) read -r -a extra <<<"${LOOKUP_ARGS:-}" ;;
       memory) read -r -a extra <<<"${MEMORY_ARGS:-}"; runs="$MEMORY_RUNS" ;;
+      segments) read -r -a extra <<<"${SEGMENTS_ARGS:-}" ;;
     esac
     for i in $(seq 1 "$runs"); do
       log="$OUT/$scenario-$store-$i.log"

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Chuda.Domain.Ingestion;
 using Chuda.Engine;
 using Chuda.Engine.Profiles;
+using Chuda.Engine.Segments;
 using Chuda.Engine.Workspaces;
 using Chuda.Storage;
 using Microsoft.Extensions.Logging;
@@ -17,8 +18,9 @@ public sealed class Pipeline : IAsyncDisposable
 
     private readonly ILoggerFactory _logs;
 
-    private Pipeline(IChudaStore store, ProfilePartitions partitions, long workspaceId, ILoggerFactory logs)
+    private Pipeline(IChudaStore store, ProfilePartitions partitions, long workspaceId, ILoggerFactory logs, SegmentCatalog? catalog)
     {
+        Catalog = catalog;
         Store = store;
         Partitions = partitions;
         WorkspaceId = workspaceId;
@@ -29,7 +31,10 @@ public sealed class Pipeline : IAsyncDisposable
     public ProfilePartitions Partitions { get; }
     public long WorkspaceId { get; }
 
-    public static async Task<Pipeline> StartAsync(BenchDatabase db, EngineOptions? engine = null, bool timed = false)
+    /// <summary>The segment catalog the partitions evaluate (only with <c>segments: true</c>).</summary>
+    public SegmentCatalog? Catalog { get; }
+
+    public static async Task<Pipeline> StartAsync(BenchDatabase db, EngineOptions? engine = null, bool timed = false, bool segments = false)
     {
         engine ??= new EngineOptions();
         var store = await StoreFactory.OpenAsync(new StoreOptions(db.ChudaStore, db.Directory), CancellationToken.None);
@@ -40,9 +45,15 @@ public sealed class Pipeline : IAsyncDisposable
         var ws = await directory.FindAsync(WorkspaceDirectory.DefaultWorkspace, CancellationToken.None)
             ?? throw new InvalidOperationException("No default workspace.");
         var logs = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
-        var partitions = new ProfilePartitions(store, directory, engine, logs.CreateLogger<ProfilePartitions>(), TimeProvider.System);
+        SegmentCatalog? catalog = null;
+        if (segments)
+        {
+            catalog = new SegmentCatalog(store);
+            await catalog.RefreshAsync(CancellationToken.None);
+        }
+        var partitions = new ProfilePartitions(store, directory, engine, logs.CreateLogger<ProfilePartitions>(), TimeProvider.System, catalog);
         await partitions.StartAsync(CancellationToken.None);
-        return new Pipeline(store, partitions, ws.Id, logs);
+        return new Pipeline(store, partitions, ws.Id, logs, catalog);
     }
 
     public sealed record LoadResult(long Events, long Duplicates, TimeSpan Elapsed, List<double> SubmitMs)

@@ -9,6 +9,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
           http    --store sqlite|postgres [--duration 10] [--warmup 3] [--batch-connections 32] [--track-connections 128] [--profiles 100000]
           memory  --store sqlite|postgres [--events 10000000] [--profiles 1000000] [--connections 32]
           lookup  --store sqlite|postgres [--profiles 1000000] [--samples 20000]
+          segments --store sqlite|postgres [--profiles 100000] [--events-per-profile 20] [--part recompute|incremental|membership|all]
+                  [--incremental-events 200000] [--segments 100] [--submitters 16] [--recompute-passes 1]
           summarize FILE...   medians of the RESULT lines of several runs (bench/run.sh)
         PostgreSQL: --pg "Host=...;Username=...;Database=postgres" or env CHUDA_BENCH_PG (bench/run.sh starts a throw-away cluster).
         """);
@@ -22,6 +24,7 @@ return args[0] switch
     "http" => await Http.RunAsync(rest),
     "memory" => await Memory.RunAsync(rest),
     "lookup" => await Lookup.RunAsync(rest),
+    "segments" => await Segments.RunAsync(rest),
     "serve" => await Servers.ServeAsync(rest),
     "noop" => await Servers.NoopAsync(rest),
     _ => throw new ArgumentException($"Unknown scenario '{args[0]}'."),
