@@ -41,6 +41,12 @@ public sealed class SegmentEngineTests : IAsyncLifetime
         Assert.True(await _h.IsMemberAsync("abandoned", "ann"));
         Assert.False(await _h.IsMemberAsync("abandoned", "bob"));
 
+        // Preview evaluates from stored data and agrees (exact: every profile; history read only where needed).
+        var rule = _h.Service.ParseRule(_h.Workspace.Id, null, System.Text.Json.JsonDocument.Parse(AbandonedCart).RootElement);
+        var preview = await _h.Service.PreviewAsync(_h.Workspace.Id, rule, exact: true, CancellationToken.None);
+        Assert.Equal((false, 1L, 2L), (preview.Estimate, preview.Count, preview.Evaluated));
+        Assert.Equal("ann", Assert.Single(preview.Sample).UserId);
+
         var entered = Assert.Single(await _h.ChangesAsync("abandoned"));
         Assert.True(entered.Entered);
         Assert.Equal(T0 + TimeSpan.FromMinutes(30), entered.At);

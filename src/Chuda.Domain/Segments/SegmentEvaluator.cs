@@ -44,6 +44,57 @@ public static class SegmentEvaluator
         return Bucketing.Position(bucket.Salt, bucketKey) < (int)(bucket.Percent * 100);
     }
 
+    /// <summary>
+    /// Evaluates what can be decided without the profile's events: event conditions (event, not_performed, sequence,
+    /// first/last_performed) are unknown and combine by three-valued logic (false AND unknown is false, true OR
+    /// unknown is true). Returns the value when the rule is decided regardless of the events, null otherwise, so the
+    /// caller loads event history only for the profiles (and segments) that need it.
+    /// </summary>
+    public static bool? EvaluateWithoutEvents(SegmentRule rule, ProfileFacts facts, DateTimeOffset now, Func<string, bool> isMemberOf)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        ArgumentNullException.ThrowIfNull(facts);
+        ArgumentNullException.ThrowIfNull(isMemberOf);
+        return Partial(rule, facts, now.UtcTicks, isMemberOf);
+    }
+
+    private static bool? Partial(SegmentRule rule, ProfileFacts facts, long now, Func<string, bool> isMemberOf)
+    {
+        switch (rule)
+        {
+            case AndRule and:
+            {
+                bool? result = true;
+                foreach (var r in and.Rules)
+                {
+                    var v = Partial(r, facts, now, isMemberOf);
+                    if (v == false) return false;
+                    if (v is null) result = null;
+                }
+
+                return result;
+            }
+            case OrRule or:
+            {
+                bool? result = false;
+                foreach (var r in or.Rules)
+                {
+                    var v = Partial(r, facts, now, isMemberOf);
+                    if (v == true) return true;
+                    if (v is null) result = null;
+                }
+
+                return result;
+            }
+            case NotRule not:
+                return !Partial(not.Rule, facts, now, isMemberOf);
+            case EventPerformedCondition or EventNotPerformedCondition or OccurrenceCondition or SequenceCondition:
+                return null;
+            default:
+                return Eval(rule, facts, now, isMemberOf);
+        }
+    }
+
     // ---------- direct evaluation ----------
 
     private static bool Eval(SegmentRule rule, ProfileFacts facts, long now, Func<string, bool> isMemberOf)

@@ -407,7 +407,7 @@ public sealed class ProfileBatchProcessor(
             if (ForeignHome(profile) is { } home) return new Forward(home);
             var touch = Touch(ws, profile);
             if (command.DueAt is { } due && (touch.TimeDue is not { } t || due < t)) touch.TimeDue = due;
-            if (command.SegmentKey is { } key) touch.Backfill.Add(key);
+            if (command.SegmentKeys is { } keys) touch.Backfill.UnionWith(keys);
             return CommandOutcome.Applied;
         }
 

@@ -45,9 +45,9 @@ public sealed record EraseProfile(long WorkspaceId, IdentityKey Target, string W
 
 /// <summary>
 /// Re-evaluate a known profile's segments: the time-dependent ones when its durable re-check is due
-/// (<paramref name="DueAt"/>), or one segment for a backfill (<paramref name="SegmentKey"/>).
+/// (<paramref name="DueAt"/>), or the segments a backfill is computing (<paramref name="SegmentKeys"/>).
 /// </summary>
-public sealed record RecheckSegments(long WorkspaceId, long ProfileId, int RoutingHash, DateTimeOffset? DueAt, long? SegmentKey)
+public sealed record RecheckSegments(long WorkspaceId, long ProfileId, int RoutingHash, DateTimeOffset? DueAt, IReadOnlyList<long>? SegmentKeys)
     : ProfileCommand(WorkspaceId)
 {
     public override string RoutingKey => "#" + ProfileId.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -40,9 +40,14 @@ public sealed class SegmentBackfill : BackgroundService
     public async Task RunPendingAsync(CancellationToken cancellationToken)
     {
         await _catalog.RefreshAsync(cancellationToken);
-        foreach (var segment in _catalog.All.Where(s => s.Definition.Status == SegmentStatus.Backfilling).ToList())
-            await RunAsync(segment.Definition, cancellationToken);
+        await RunAllAsync(cancellationToken);
         await _catalog.RefreshAsync(cancellationToken);
+    }
+
+    private async Task RunAllAsync(CancellationToken ct)
+    {
+        var pending = _catalog.All.Where(s => s.Definition.Status == SegmentStatus.Backfilling).Select(s => s.Definition);
+        foreach (var workspace in pending.GroupBy(d => d.WorkspaceId).ToList()) await RunAsync([.. workspace], ct);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -61,7 +66,7 @@ public sealed class SegmentBackfill : BackgroundService
                     continue;
                 }
                 if (wake.IsCompleted) _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                foreach (var segment in pending) await RunAsync(segment.Definition, stoppingToken);
+                await RunAllAsync(stoppingToken);
                 await _catalog.RefreshAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -84,31 +89,45 @@ public sealed class SegmentBackfill : BackgroundService
         }
     }
 
-    /// <summary>Runs one segment's backfill to the end, or until it is edited or deleted (then the caller reloads).</summary>
-    private async Task RunAsync(SegmentDefinition segment, CancellationToken ct)
+    /// <summary>
+    /// Runs the backfills of one workspace's pending segments together: one walk over the profiles evaluates all of
+    /// them (100 new segments cost one pass over the history, not 100). Each segment's progress is stored after every
+    /// page; a segment edited or deleted meanwhile drops out (the next round restarts it).
+    /// </summary>
+    private async Task RunAsync(List<SegmentDefinition> segments, CancellationToken ct)
     {
-        var cursor = segment.BackfillCursor;
-        var done = segment.BackfillDone;
-        if (cursor == 0) SegmentLog.BackfillStarted(_logger, segment.Id, segment.WorkspaceId, segment.Version, segment.BackfillTotal);
-        while (true)
+        var state = segments.ToDictionary(s => s.Key, s => (Def: s, Cursor: s.BackfillCursor, Done: s.BackfillDone));
+        foreach (var s in segments.Where(s => s.BackfillCursor == 0))
+            SegmentLog.BackfillStarted(_logger, s.Id, s.WorkspaceId, s.Version, s.BackfillTotal);
+        var workspaceId = segments[0].WorkspaceId;
+        var cursor = segments.Min(s => s.BackfillCursor);
+        while (state.Count > 0)
         {
-            var page = await _store.GetProfilesAsync(segment.WorkspaceId, cursor, _options.BackfillPageSize, ct);
+            var page = await _store.GetProfilesAsync(workspaceId, cursor, _options.BackfillPageSize, ct);
             if (page.Count == 0)
             {
-                if (await _store.SetBackfillProgressAsync(segment.WorkspaceId, segment.Key, segment.Version, cursor, done,
-                        SegmentStatus.Ready, _time.GetUtcNow(), ct))
-                    SegmentLog.BackfillDone(_logger, segment.Id, segment.WorkspaceId, segment.Version, done);
+                foreach (var (key, (def, at, done)) in state)
+                {
+                    if (await _store.SetBackfillProgressAsync(workspaceId, key, def.Version, at, done, SegmentStatus.Ready, _time.GetUtcNow(), ct))
+                        SegmentLog.BackfillDone(_logger, def.Id, workspaceId, def.Version, done);
+                }
                 return;
             }
-            var commands = page.Select(p => (ProfileCommand)new RecheckSegments(p.WorkspaceId, p.Id, p.RoutingHash, null, segment.Key)).ToList();
+            var keys = state.Keys.ToArray();
+            var commands = page.Select(p => (ProfileCommand)new RecheckSegments(p.WorkspaceId, p.Id, p.RoutingHash, null, keys)).ToList();
             await _partitions.SubmitAsync(commands, ct);
             cursor = page[^1].Id;
-            done += page.Count;
-            if (!await _store.SetBackfillProgressAsync(segment.WorkspaceId, segment.Key, segment.Version, cursor, done,
-                    SegmentStatus.Backfilling, null, ct))
-                return; // edited or deleted meanwhile
-            if (!_catalog.For(segment.WorkspaceId).ByKey.TryGetValue(segment.Key, out var current) || current.Definition.Version != segment.Version)
-                return;
+            foreach (var key in keys)
+            {
+                var (def, at, done) = state[key];
+                var added = page.Count(p => p.Id > at);
+                var next = Math.Max(at, cursor);
+                var current = _catalog.For(workspaceId).ByKey.TryGetValue(key, out var c) && c.Definition.Version == def.Version;
+                if (!current || !await _store.SetBackfillProgressAsync(workspaceId, key, def.Version, next, done + added, SegmentStatus.Backfilling, null, ct))
+                    state.Remove(key); // edited or deleted meanwhile
+                else
+                    state[key] = (def, next, done + added);
+            }
         }
     }
 }

@@ -194,23 +194,35 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
         async Task EvaluatePageAsync(IReadOnlyList<ProfileRecord> page)
         {
             var ids = page.Select(p => p.Id).ToList();
-            var events = deps.Events.Count == 0 ? []
-                : (await store.GetEventsForProfilesAsync(workspaceId, ids, EventNameFilter.For(deps.Events), ct))
-                    .GroupBy(e => e.ProfileId).ToDictionary(g => g.Key, g => (IEnumerable<EventRow>)g);
             var kinds = deps.Reachability.Count == 0 ? new Dictionary<long, IReadOnlySet<string>>()
                 : await store.GetIdentityKindsAsync(workspaceId, ids, ct);
+            var undecided = new List<(ProfileRecord Profile, Func<string, bool> IsMemberOf)>();
             foreach (var profile in page)
             {
                 var memberships = deps.Segments.Count == 0 ? null
                     : (await store.GetProfileMembershipsAsync(workspaceId, profile.Id, ct)).Select(m => m.SegmentKey).ToHashSet();
-                var facts = SegmentFacts.Build(profile, kinds.GetValueOrDefault(profile.Id), events.GetValueOrDefault(profile.Id) ?? []);
-                var member = SegmentEvaluator.Evaluate(rule, facts, now,
-                    id => memberships is not null && segments.ById.TryGetValue(id, out var s) && memberships.Contains(s.Key));
-                evaluated++;
-                if (!member) continue;
-                matched++;
-                if (sample.Count < 10) sample.Add(new SegmentMember(profile.Id, profile.UserId, now));
+                bool IsMemberOf(string id) => memberships is not null && segments.ById.TryGetValue(id, out var s) && memberships.Contains(s.Key);
+                // Traits, tags and the like first: most profiles are decided without reading their history.
+                var decided = SegmentEvaluator.EvaluateWithoutEvents(rule, SegmentFacts.Build(profile, kinds.GetValueOrDefault(profile.Id), []), now, IsMemberOf);
+                if (decided is { } member) Count(profile, member);
+                else undecided.Add((profile, IsMemberOf));
             }
+            if (undecided.Count == 0) return;
+            var events = (await store.GetEventsForProfilesAsync(workspaceId, [.. undecided.Select(u => u.Profile.Id)], EventNameFilter.For(deps.Events), ct))
+                .GroupBy(e => e.ProfileId).ToDictionary(g => g.Key, g => (IEnumerable<EventRow>)g);
+            foreach (var (profile, isMemberOf) in undecided)
+            {
+                var facts = SegmentFacts.Build(profile, kinds.GetValueOrDefault(profile.Id), events.GetValueOrDefault(profile.Id) ?? []);
+                Count(profile, SegmentEvaluator.Evaluate(rule, facts, now, isMemberOf));
+            }
+        }
+
+        void Count(ProfileRecord profile, bool member)
+        {
+            evaluated++;
+            if (!member) return;
+            matched++;
+            if (sample.Count < 10) sample.Add(new SegmentMember(profile.Id, profile.UserId, now));
         }
 
         if (exact || total <= options.PreviewSampleSize)

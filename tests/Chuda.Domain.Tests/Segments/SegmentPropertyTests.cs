@@ -140,6 +140,17 @@ public class SegmentPropertyTests
         from samples in Gen.ListOf(Gen.Choose(0, 1_000_000), 4)
         select (rule, facts, now, member, samples.ToArray());
 
+    /// <summary>Deciding without events (to skip loading history) never contradicts the full evaluation.</summary>
+    [Property(MaxTest = 1000)]
+    public Property Evaluating_without_events_agrees_with_the_full_evaluation_when_it_decides() =>
+        Prop.ForAll(Case.ToArbitrary(), c =>
+        {
+            bool IsMember(string _) => c.Member;
+            var partial = SegmentEvaluator.EvaluateWithoutEvents(c.Rule, c.Facts, c.Now, IsMember);
+            var full = SegmentEvaluator.Evaluate(c.Rule, c.Facts, c.Now, IsMember);
+            return partial is null || partial == full;
+        });
+
     [Property(MaxTest = 1000)]
     public Property NextChange_is_never_late_and_never_spurious() =>
         Prop.ForAll(Case.ToArbitrary(), c =>
