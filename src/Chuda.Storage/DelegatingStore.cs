@@ -45,6 +45,7 @@ public abstract class DelegatingStore(IChudaStore inner) : IChudaStore
     public virtual Task<IReadOnlyList<SegmentHistoryBucket>> GetSegmentHistoryAsync(long workspaceId, long key, DateTimeOffset from, DateTimeOffset to, TimeSpan bucket, CancellationToken cancellationToken) => Inner.GetSegmentHistoryAsync(workspaceId, key, from, to, bucket, cancellationToken);
     public virtual Task<IReadOnlyList<SegmentCheck>> GetDueSegmentChecksAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => Inner.GetDueSegmentChecksAsync(now, limit, cancellationToken);
     public virtual Task<DateTimeOffset?> GetNextSegmentCheckDueAsync(CancellationToken cancellationToken) => Inner.GetNextSegmentCheckDueAsync(cancellationToken);
+    public virtual Task<long> CountProfilesAsync(long workspaceId, CancellationToken cancellationToken) => Inner.CountProfilesAsync(workspaceId, cancellationToken);
     public virtual Task<(long Profiles, long Events)> CountAsync(long workspaceId, CancellationToken cancellationToken) => Inner.CountAsync(workspaceId, cancellationToken);
 
     public virtual async ValueTask DisposeAsync()

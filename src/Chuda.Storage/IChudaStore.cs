@@ -126,6 +126,9 @@ public interface IChudaStore : IAsyncDisposable
     /// <summary>The earliest pending re-check, or null; like <see cref="GetDueSegmentChecksAsync"/>, it ignores checks whose profile no longer exists.</summary>
     Task<DateTimeOffset?> GetNextSegmentCheckDueAsync(CancellationToken cancellationToken);
 
+    /// <summary>Number of profiles of a workspace (cheap: does not count events).</summary>
+    Task<long> CountProfilesAsync(long workspaceId, CancellationToken cancellationToken);
+
     /// <summary>Number of profiles and events of a workspace (for tests, stats and import reports).</summary>
     Task<(long Profiles, long Events)> CountAsync(long workspaceId, CancellationToken cancellationToken);
 }

@@ -256,6 +256,7 @@ public abstract partial class StoreComplianceTests : IAsyncLifetime
         Assert.Null(await Store.FindProfileIdAsync(ws.Id, Email("a@example.com"), Ct));
         Assert.Empty(await Store.GetEventsAsync(ws.Id, id, 10, null, Ct));
         Assert.Equal((0L, 0L), await Store.CountAsync(ws.Id, Ct));
+        Assert.Equal(0L, await Store.CountProfilesAsync(ws.Id, Ct));
         await using var check = await Store.BeginAsync(Ct);
         Assert.Empty(await check.FindExistingMessageIdsAsync(ws.Id, ["m-1"], Ct));
         Assert.Empty(await check.FindSuppressionsAsync(ws.Id, ["h"], Ct));
@@ -279,6 +280,7 @@ public abstract partial class StoreComplianceTests : IAsyncLifetime
         Assert.Equal([User("u-1")], await Store.GetIdentitiesAsync(ws.Id, id, Ct));
         Assert.Single(await Store.GetEventsAsync(ws.Id, id, 10, null, Ct));
         Assert.Equal((1L, 1L), await Store.CountAsync(ws.Id, Ct));
+        Assert.Equal(1L, await Store.CountProfilesAsync(ws.Id, Ct));
     }
 
     [Fact]

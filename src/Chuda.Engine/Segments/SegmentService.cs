@@ -60,7 +60,7 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
         var (name, ruleJson, _) = Validate(workspaceId, id, input, errors);
         if (errors.Count > 0) throw new SegmentValidationException(errors);
         var now = time.GetUtcNow();
-        var (profiles, _) = await store.CountAsync(workspaceId, ct);
+        var profiles = await store.CountProfilesAsync(workspaceId, ct);
         try
         {
             var saved = await store.CreateSegmentAsync(new SegmentDefinition(workspaceId, id, 0, name!, input.Description, ruleJson!, 1,
@@ -86,7 +86,7 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
         if (errors.Count > 0) throw new SegmentValidationException(errors);
         var now = time.GetUtcNow();
         var ruleChanged = !JsonEquals(ruleJson!, current.RuleJson);
-        var (profiles, _) = await store.CountAsync(workspaceId, ct);
+        var profiles = await store.CountProfilesAsync(workspaceId, ct);
         var next = current with
         {
             Name = name!,
@@ -185,7 +185,7 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
     {
         var started = time.GetTimestamp();
         var deps = RuleDependencies.Of(rule);
-        var (total, _) = await store.CountAsync(workspaceId, ct);
+        var total = await store.CountProfilesAsync(workspaceId, ct);
         var now = time.GetUtcNow();
         var sample = new List<SegmentMember>();
         long evaluated = 0, matched = 0;

@@ -311,6 +311,13 @@ public sealed partial class PostgresStore : IChudaStore
         return list;
     }
 
+    public async Task<long> CountProfilesAsync(long workspaceId, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT count(*) FROM profiles WHERE workspace_id = $1");
+        command.Parameters.Add(P(workspaceId));
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     public async Task<(long Profiles, long Events)> CountAsync(long workspaceId, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand(

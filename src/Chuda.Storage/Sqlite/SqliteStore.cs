@@ -356,6 +356,15 @@ public sealed partial class SqliteStore : IChudaStore
         return Task.FromResult<IReadOnlyList<EventRow>>(list);
     }
 
+    public Task<long> CountProfilesAsync(long workspaceId, CancellationToken cancellationToken)
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM profiles WHERE workspace_id = $w";
+        command.Parameters.AddWithValue("$w", workspaceId);
+        return Task.FromResult((long)command.ExecuteScalar()!);
+    }
+
     public Task<(long Profiles, long Events)> CountAsync(long workspaceId, CancellationToken cancellationToken)
     {
         using var connection = OpenReader();
