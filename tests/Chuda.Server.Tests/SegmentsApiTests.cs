@@ -316,10 +316,17 @@ public abstract class SegmentsApiTests : ServerTestBase
         Assert.Empty(none.GetProperty("changes").EnumerateArray());
         Assert.Equal(end, none.GetProperty("next").GetInt64());
 
-        // A profile created by the qualifying event is a member at once.
+        // A profile created by the qualifying event is a member at once, and the event is named as the cause
+        // (a journey triggered by "entered because of Purchased" must see brand-new customers too).
         await SendAsync(Server, "/v1/track", """{"userId":"live-new","event":"Purchased","properties":{"total":100}}""");
         Assert.Equal(new[] { "buyers" }, await ProfileSegmentIdsAsync(Server, "live-new"));
         Assert.Equal(6, (await Server.GetJsonAsync("/api/v1/segments/buyers/count")).GetProperty("count").GetInt64());
+        AssertChange((await AllChangesAsync(Server, "buyers", end))[^1], "segment entered", "event", "Purchased");
+
+        // Query parameters that are not numbers are problems naming the field, not bare 400s.
+        foreach (var (bad, field) in new[] { ("members?limit=abc", "limit"), ("changes?limit=x", "limit"), ("changes?after=1.5", "after") })
+            await AssertProblemAsync(await Server.Admin.GetAsync("/api/v1/segments/buyers/" + bad), HttpStatusCode.BadRequest, field);
+        await AssertProblemAsync(await Server.Admin.GetAsync("/api/v1/profiles/live-new/events?limit=ten"), HttpStatusCode.BadRequest, "limit");
 
         foreach (var bad in new[] { "members?limit=0", "members?limit=1001", "changes?limit=0", "changes?limit=1001" })
             await AssertProblemAsync(await Server.Admin.GetAsync("/api/v1/segments/buyers/" + bad), HttpStatusCode.BadRequest, "limit");
@@ -618,6 +625,14 @@ public abstract class SegmentsApiTests : ServerTestBase
         await AssertProblemAsync(await Server.Admin.PostAsync("/api/v1/segments/preview",
             ChudaServer.Json($$"""{"rule":{{rule}},"exact":"yes"}""")), HttpStatusCode.BadRequest, "exact");
         await AssertProblemAsync(await Server.Admin.PostAsync("/api/v1/segments/preview", ChudaServer.Json("""[1]""")), HttpStatusCode.BadRequest, "body");
+        await AssertProblemAsync(await Server.Admin.PostAsync("/api/v1/segments/preview?exact=maybe", ChudaServer.Json($$"""{"rule":{{rule}}}""")), HttpStatusCode.BadRequest, "exact");
+        await AssertProblemAsync(await Server.Admin.PostAsync("/api/v1/segments/preview",
+            ChudaServer.Json($$"""{"rule":{{rule}},"limit":5}""")), HttpStatusCode.BadRequest, "limit");
+        // A repeated key is refused, as the rule language refuses one inside a rule (no silent "last one wins").
+        await AssertProblemAsync(await Server.Admin.PostAsync("/api/v1/segments/preview",
+            ChudaServer.Json($$"""{"rule":{"tag":"x"},"rule":{{rule}}}""")), HttpStatusCode.BadRequest, "rule");
+        await AssertProblemAsync(await Server.Admin.PostAsync("/api/v1/segments",
+            ChudaServer.Json($$"""{"name":"a","name":"b","rule":{{rule}}}""")), HttpStatusCode.BadRequest, "name");
 
         // Only 'young' was saved.
         Assert.Equal(new[] { "young" }, (await Server.GetJsonAsync("/api/v1/segments")).GetProperty("segments").EnumerateArray().Select(s => s.GetProperty("id").GetString()));

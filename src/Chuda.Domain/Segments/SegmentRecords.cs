@@ -56,7 +56,6 @@ public static class ChangeCauses
     public const string Time = "time";
     public const string Backfill = "backfill";
     public const string Segment = "segment";
-    public const string Deleted = "segment_deleted";
 }
 
 /// <summary>

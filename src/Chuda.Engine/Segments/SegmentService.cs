@@ -59,7 +59,7 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
         if (!IdPattern().IsMatch(id)) errors.Add(new RuleError("$.id", RuleErrorCodes.InvalidValue, "id is 1-64 of a-z, 0-9, _ and -, starting with a letter or digit"));
         var (name, ruleJson, _) = Validate(workspaceId, id, input, errors);
         if (errors.Count > 0) throw new SegmentValidationException(errors);
-        var now = time.GetUtcNow();
+        var now = Now();
         var profiles = await store.CountProfilesAsync(workspaceId, ct);
         try
         {
@@ -84,7 +84,7 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
         if (input.Id is not null && input.Id != id) errors.Add(new RuleError("$.id", RuleErrorCodes.InvalidValue, "the id of a segment cannot change"));
         var (name, ruleJson, _) = Validate(workspaceId, id, input, errors);
         if (errors.Count > 0) throw new SegmentValidationException(errors);
-        var now = time.GetUtcNow();
+        var now = Now();
         var ruleChanged = !JsonEquals(ruleJson!, current.RuleJson);
         var profiles = await store.CountProfilesAsync(workspaceId, ct);
         var next = current with
@@ -166,6 +166,9 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
     }
 
     private static string Rebase(string rulePath, string prefix) => rulePath == "$" ? prefix : prefix + rulePath[1..];
+
+    /// <summary>The clock at the store's precision (milliseconds), so what an edit returns equals what a read returns.</summary>
+    private DateTimeOffset Now() => DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds());
 
     private static bool JsonEquals(string a, string b)
     {

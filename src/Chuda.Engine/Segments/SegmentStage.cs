@@ -253,11 +253,13 @@ internal static class SegmentStage
     private static (string Cause, string? Detail, DateTimeOffset At) CauseOf(CompiledSegment s, SegmentTouch touch, HashSet<string> changedIds, DateTimeOffset now)
     {
         if (touch.Backfill.Contains(s.Key)) return (ChangeCauses.Backfill, null, now);
-        if (touch.All) return (touch.AllCause ?? ChangeCauses.Created, null, now);
+        // An event the segment reads is the cause even when it also created or merged the profile: a journey
+        // triggered by "entered because of Added To Cart" must see brand-new visitors too.
         foreach (var name in touch.Events)
         {
             if (s.Dependencies.AffectedByEvent(name)) return (ChangeCauses.Event, name, now);
         }
+        if (touch.All) return (touch.AllCause ?? ChangeCauses.Created, null, now);
         foreach (var key in touch.TraitKeys)
         {
             if (s.Dependencies.AffectedByTrait(key)) return (ChangeCauses.Traits, key, now);

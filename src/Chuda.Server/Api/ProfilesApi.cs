@@ -113,12 +113,11 @@ public static class ProfilesApi
     }
 
     private static async Task<IResult> EventsAsync(
-        string userId, HttpContext context, WorkspaceDirectory directory, IChudaStore store, int? limit, string? before)
+        string userId, HttpContext context, WorkspaceDirectory directory, IChudaStore store, string? limit, string? before)
     {
         var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
-        var take = limit ?? 50;
-        if (take is < 1 or > 1000) return Problems.Field("limit", "Must be between 1 and 1000.");
+        if (!Query.TryInt(limit, "limit", 1, 1000, 50, out var take, out var bad)) return bad!;
         EventCursor? cursor = null;
         if (before is not null)
         {

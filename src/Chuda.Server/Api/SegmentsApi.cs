@@ -56,20 +56,20 @@ public static class SegmentsApi
 {
     public static IEndpointRouteBuilder MapSegmentsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/segments").WithTags("Segments");
+        var group = app.MapGroup("/api/v1/segments").WithTags("Segments").ProducesProblem(401).ProducesProblem(403);
         group.MapPost("/", CreateAsync).WithName("create-segment")
             .WithSummary("Create a segment; membership over existing profiles is computed in the background (see backfill)")
-            .Accepts<SegmentRequest>("application/json").Produces<SegmentView>(201).ProducesProblem(400).ProducesProblem(401);
+            .Accepts<SegmentRequest>("application/json").Produces<SegmentView>(201).ProducesProblem(400);
         group.MapGet("/", ListAsync).WithName("list-segments").WithSummary("All segments of the workspace")
-            .Produces<SegmentList>().ProducesProblem(401);
+            .Produces<SegmentList>();
         group.MapPost("/preview", PreviewAsync).WithName("preview-segment")
             .WithSummary("Estimated (sampled) or exact ({\"exact\":true}) count and a sample of members for a rule, without saving it")
-            .Accepts<PreviewRequest>("application/json").Produces<PreviewView>().ProducesProblem(400).ProducesProblem(401);
+            .Accepts<PreviewRequest>("application/json").Produces<PreviewView>().ProducesProblem(400);
         group.MapGet("/{id}", GetAsync).WithName("get-segment").WithSummary("A segment with its backfill progress")
-            .Produces<SegmentView>().ProducesProblem(404).ProducesProblem(401);
+            .Produces<SegmentView>().ProducesProblem(404);
         group.MapPut("/{id}", UpdateAsync).WithName("update-segment")
             .WithSummary("Replace name, description and rule (If-Match: the version you edited, optional); a new rule restarts the backfill")
-            .Accepts<SegmentRequest>("application/json").Produces<SegmentView>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(412);
+            .Accepts<SegmentRequest>("application/json").Produces<SegmentView>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(412);
         group.MapDelete("/{id}", DeleteAsync).WithName("delete-segment")
             .WithSummary("Delete a segment with its memberships and history (409 while another segment references it)")
             .Produces(204).ProducesProblem(404).ProducesProblem(409);
@@ -84,7 +84,7 @@ public static class SegmentsApi
             .WithSummary("The recorded 'segment entered' / 'segment exited' changes after a sequence number, oldest first")
             .Produces<ChangePage>().ProducesProblem(400).ProducesProblem(404);
         app.MapGet("/api/v1/profiles/{userId}/segments", ProfileSegmentsAsync).WithTags("Profiles").WithName("profile-segments")
-            .WithSummary("The segments a profile is a member of").Produces<ProfileSegments>().ProducesProblem(404);
+            .WithSummary("The segments a profile is a member of").Produces<ProfileSegments>().ProducesProblem(404).ProducesProblem(401).ProducesProblem(403);
         return app;
     }
 
@@ -165,12 +165,11 @@ public static class SegmentsApi
         }
     }
 
-    private static async Task<IResult> MembersAsync(string id, HttpContext context, WorkspaceDirectory directory, IChudaStore store, int? limit, string? after)
+    private static async Task<IResult> MembersAsync(string id, HttpContext context, WorkspaceDirectory directory, IChudaStore store, string? limit, string? after)
     {
         var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
-        var take = limit ?? 100;
-        if (take is < 1 or > 1000) return Problems.Field("limit", "Must be between 1 and 1000.");
+        if (!Query.TryInt(limit, "limit", 1, 1000, 100, out var take, out var bad)) return bad!;
         long cursor = 0;
         if (after is not null && (!long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out cursor)))
             return Problems.Field("after", "Not a cursor from a previous page's 'next'.");
@@ -203,7 +202,7 @@ public static class SegmentsApi
             if (!RuleDuration.TryParse(interval, out var d, out _)) return Problems.Field("interval", "An ISO 8601 duration such as PT1H, P1D or PT15M.");
             step = d;
         }
-        var end = time.GetUtcNow();
+        var end = DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds());
         if (to is not null && !TryInstant(to, out end)) return Problems.Field("to", "An ISO 8601 instant such as 2026-11-22T00:00:00Z.");
         var start = end - TimeSpan.FromDays(7);
         if (from is not null && !TryInstant(from, out start)) return Problems.Field("from", "An ISO 8601 instant such as 2026-11-15T00:00:00Z.");
@@ -216,32 +215,33 @@ public static class SegmentsApi
             [.. buckets.Select(b => new HistoryBucketView(b.Start, b.Entered, b.Exited))]));
     }
 
-    private static async Task<IResult> ChangesAsync(string id, HttpContext context, WorkspaceDirectory directory, IChudaStore store, long? after, int? limit)
+    private static async Task<IResult> ChangesAsync(string id, HttpContext context, WorkspaceDirectory directory, IChudaStore store, string? after, string? limit)
     {
         var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
-        var take = limit ?? 100;
-        if (take is < 1 or > 1000) return Problems.Field("limit", "Must be between 1 and 1000.");
-        if (after is < 0) return Problems.Field("after", "Must not be negative.");
+        if (!Query.TryInt(limit, "limit", 1, 1000, 100, out var take, out var bad)) return bad!;
+        if (!Query.TryLong(after, "after", 0, long.MaxValue, 0, out var afterSeq, out bad)) return bad!;
         var segment = await store.GetSegmentAsync(caller.Workspace.Id, id, context.RequestAborted);
         if (segment is null) return NotFound(id);
-        var rows = await store.GetSegmentChangesAsync(caller.Workspace.Id, segment.Key, after ?? 0, take, context.RequestAborted);
+        var rows = await store.GetSegmentChangesAsync(caller.Workspace.Id, segment.Key, afterSeq, take, context.RequestAborted);
         var changes = rows.Select(c => new ChangeView(c.Seq, c.Entered ? "segment entered" : "segment exited", c.ProfileId, c.At, c.Cause, c.Detail)).ToList();
-        return TypedResults.Ok(new ChangePage(changes, changes.Count == 0 ? after ?? 0 : changes[^1].Seq));
+        return TypedResults.Ok(new ChangePage(changes, changes.Count == 0 ? afterSeq : changes[^1].Seq));
     }
 
-    private static async Task<IResult> PreviewAsync(HttpContext context, WorkspaceDirectory directory, SegmentService segments, bool? exact)
+    private static async Task<IResult> PreviewAsync(HttpContext context, WorkspaceDirectory directory, SegmentService segments, string? exact)
     {
         var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
+        if (!Query.TryBool(exact, "exact", out var exactQuery, out var badQuery)) return badQuery!;
         JsonElement rule;
         bool wantExact;
         try
         {
             using var doc = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
             if (doc.RootElement.ValueKind != JsonValueKind.Object) return Problems.Field("body", "Expected {\"rule\": {...}}.");
+            if (UnknownOrRepeated(doc.RootElement, ["rule", "exact"]) is { } fieldProblem) return fieldProblem;
             rule = doc.RootElement.TryGetProperty("rule", out var r) ? r.Clone() : default;
-            wantExact = exact ?? false;
+            wantExact = exactQuery ?? false;
             if (doc.RootElement.TryGetProperty("exact", out var e))
             {
                 if (e.ValueKind is not (JsonValueKind.True or JsonValueKind.False)) return Problems.Field("exact", "Must be true or false.");
@@ -296,11 +296,7 @@ public static class SegmentsApi
                 if (v.ValueKind != JsonValueKind.String) bad = Problems.Field(name, "Must be a string.");
                 return v.ValueKind == JsonValueKind.String ? v.GetString() : null;
             }
-            foreach (var p in root.EnumerateObject())
-            {
-                if (p.Name is not ("id" or "name" or "description" or "rule"))
-                    return (null, Problems.Field(p.Name, "Unknown field; a segment has id, name, description and rule."));
-            }
+            if (UnknownOrRepeated(root, ["id", "name", "description", "rule"]) is { } fieldProblem) return (null, fieldProblem);
             var id = Str("id", out var b1);
             var name = Str("name", out var b2);
             var description = Str("description", out var b3);
@@ -312,6 +308,18 @@ public static class SegmentsApi
         {
             return (null, Problems.Field("body", "Malformed JSON: " + ex.Message));
         }
+    }
+
+    /// <summary>A problem for the first field that is not one of <paramref name="allowed"/>, or that appears twice.</summary>
+    private static IResult? UnknownOrRepeated(JsonElement body, string[] allowed)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in body.EnumerateObject())
+        {
+            if (!allowed.Contains(p.Name)) return Problems.Field(p.Name, $"Unknown field; expected {string.Join(", ", allowed)}.");
+            if (!seen.Add(p.Name)) return Problems.Field(p.Name, "Appears more than once.");
+        }
+        return null;
     }
 
     private static SegmentInput Input(SegmentRequest r) => new(r.Id, r.Name, r.Description, r.Rule);
