@@ -18,6 +18,14 @@ public sealed record EngineOptions
     /// <summary>Profile records each partition keeps in memory; up to twice this many. 0 disables.</summary>
     public int ProfileCacheSize { get; init; } = 50_000;
 
+    /// <summary>Profiles whose segment-relevant event history each partition keeps in memory (up to twice this many;
+    /// histories longer than <see cref="SegmentHistoryMaxEvents"/> are not kept). Saves re-reading and re-parsing a
+    /// profile's history on each event when segments read events. 0 disables.</summary>
+    public int SegmentHistoryCacheSize { get; init; } = 20_000;
+
+    /// <summary>Longest history (events) the segment history cache keeps for one profile.</summary>
+    public int SegmentHistoryMaxEvents { get; init; } = 500;
+
     /// <summary>How long a write key or admin key lookup is cached (revocations elsewhere take effect within it).</summary>
     public TimeSpan KeyCacheTtl { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -31,6 +39,8 @@ public sealed record EngineOptions
         if (MaxQueuedCommands < MaxBatchSize) throw new ArgumentOutOfRangeException(nameof(MaxQueuedCommands), MaxQueuedCommands, "MaxQueuedCommands must be at least MaxBatchSize.");
         if (IdentityCacheSize is < 0 or > 10_000_000) throw new ArgumentOutOfRangeException(nameof(IdentityCacheSize), IdentityCacheSize, "IdentityCacheSize must be 0..10000000.");
         if (ProfileCacheSize is < 0 or > 10_000_000) throw new ArgumentOutOfRangeException(nameof(ProfileCacheSize), ProfileCacheSize, "ProfileCacheSize must be 0..10000000.");
+        if (SegmentHistoryCacheSize is < 0 or > 10_000_000) throw new ArgumentOutOfRangeException(nameof(SegmentHistoryCacheSize), SegmentHistoryCacheSize, "SegmentHistoryCacheSize must be 0..10000000.");
+        if (SegmentHistoryMaxEvents is < 0 or > 1_000_000) throw new ArgumentOutOfRangeException(nameof(SegmentHistoryMaxEvents), SegmentHistoryMaxEvents, "SegmentHistoryMaxEvents must be 0..1000000.");
         if (KeyCacheTtl < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(KeyCacheTtl), KeyCacheTtl, "KeyCacheTtl must not be negative.");
         if (DrainTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(DrainTimeout), DrainTimeout, "DrainTimeout must be positive.");
     }

@@ -13,10 +13,11 @@ namespace Chuda.Engine.Profiles;
 /// full it becomes the old one and the previous old one is dropped. At most 2 × capacity entries per kind.
 /// </para>
 /// </summary>
-public sealed class PartitionCache(int identityCapacity, int profileCapacity)
+public sealed class PartitionCache(int identityCapacity, int profileCapacity, int historyCapacity = 0)
 {
     private readonly Generations<(long Ws, IdentityKey Key), long> _identities = new(identityCapacity);
     private readonly Generations<(long Ws, long Id), ProfileRecord> _profiles = new(profileCapacity);
+    private readonly Generations<(long Ws, long Id), CachedHistory> _histories = new(historyCapacity);
 
     public bool TryGetIdentity(long ws, IdentityKey key, out long profileId) => _identities.TryGet((ws, key), out profileId);
 
@@ -31,12 +32,22 @@ public sealed class PartitionCache(int identityCapacity, int profileCapacity)
 
     public void SetProfile(ProfileRecord record) => _profiles.Set((record.WorkspaceId, record.Id), record);
 
-    public void RemoveProfile(long ws, long id) => _profiles.Remove((ws, id));
+    public void RemoveProfile(long ws, long id)
+    {
+        _profiles.Remove((ws, id));
+        _histories.Remove((ws, id));
+    }
+
+    /// <summary>The segment-relevant event history of a profile as of a committed profile version (see <see cref="CachedHistory"/>).</summary>
+    public bool TryGetHistory(long ws, long id, out CachedHistory history) => _histories.TryGet((ws, id), out history!);
+
+    public void SetHistory(long ws, long id, CachedHistory history) => _histories.Set((ws, id), history);
 
     public void Clear()
     {
         _identities.Clear();
         _profiles.Clear();
+        _histories.Clear();
     }
 
     private sealed class Generations<TKey, TValue>(int capacity) where TKey : notnull
@@ -82,3 +93,11 @@ public sealed class PartitionCache(int identityCapacity, int profileCapacity)
         }
     }
 }
+
+/// <summary>
+/// The events of a profile that segments read, as facts, valid for exactly one committed profile version: every
+/// appended event bumps the profile's version, so a version match means no event is missing. <see cref="Names"/> is
+/// the event-name set of the workspace's segments it was loaded for (when segments change to read other events, the
+/// entry is reloaded).
+/// </summary>
+public sealed record CachedHistory(long Version, IReadOnlySet<string> Names, Chuda.Domain.Segments.EventFact[] Facts);

@@ -21,7 +21,8 @@ public sealed class ProfileBatchProcessor(
     IChudaStore store,
     Func<long, CancellationToken, ValueTask<Workspace>> workspaces,
     SegmentCatalog? segments = null,
-    TimeProvider? time = null)
+    TimeProvider? time = null,
+    int segmentHistoryMaxEvents = 500)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -37,7 +38,7 @@ public sealed class ProfileBatchProcessor(
         IReadOnlyList<ProfileCommand> commands, int partition, int partitionCount, PartitionCache cache, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
-        var batch = new Batch(tx, partition, partitionCount, cache, segments, _time.GetUtcNow());
+        var batch = new Batch(tx, partition, partitionCount, cache, segments, _time.GetUtcNow(), segmentHistoryMaxEvents);
         await batch.LoadAsync(commands, workspaces, cancellationToken);
 
         var outcomes = new CommandOutcome[commands.Count];
@@ -108,8 +109,10 @@ public sealed class ProfileBatchProcessor(
         public bool MergedAway { get; set; }
     }
 
-    private sealed class Batch(IProfileTransaction tx, int partition, int partitionCount, PartitionCache cache, SegmentCatalog? segments, DateTimeOffset now)
+    private sealed class Batch(IProfileTransaction tx, int partition, int partitionCount, PartitionCache cache, SegmentCatalog? segments,
+        DateTimeOffset now, int historyMaxEvents)
     {
+        private readonly List<(long Ws, long Id, IReadOnlySet<string> Names, EventFact[] Facts)> _histories = [];
         private readonly Dictionary<(long Ws, long Id), SegmentTouch> _touches = [];
         private readonly Dictionary<(long Ws, long Id), long[]> _mergedMemberships = [];
 
@@ -287,6 +290,11 @@ public sealed class ProfileBatchProcessor(
                 cache.SetProfile(state.Dirty ? state.Record with { Version = state.LoadedVersion + 1 } : state.Record);
             }
             foreach (var ((ws, key), id) in _identities) cache.SetIdentity(ws, key, Resolve(ws, id));
+            foreach (var (ws, id, names, facts) in _histories)
+            {
+                if (!_profiles.TryGetValue((ws, id), out var state) || state.MergedAway) continue;
+                cache.SetHistory(ws, id, new CachedHistory(state.Dirty ? state.LoadedVersion + 1 : state.LoadedVersion, names, facts));
+            }
         }
 
         public async ValueTask<CommandOutcome> ApplyMessageAsync(IngestMessage command, CancellationToken ct)
@@ -484,8 +492,15 @@ public sealed class ProfileBatchProcessor(
                 var mergedAway = _merges.Where(m => m.Ws == ws)
                     .Select(m => (m.From, Resolve(ws, m.Into), (IReadOnlyCollection<long>)_mergedMemberships.GetValueOrDefault((ws, m.From), [])))
                     .ToList();
-                var changed = await SegmentStage.RunAsync(tx, ws, catalog.For(ws), profiles, mergedAway, now,
-                    due => EarliestCheck = EarliestCheck is { } e && e <= due ? e : due, ct);
+                var snapshot = catalog.For(ws);
+                var survivors = mergedAway.Select(m => m.Item2).ToHashSet();
+                var uncacheable = profiles.Keys.Where(id => survivors.Contains(id) || _profiles[(ws, id)].IsNew).ToHashSet();
+                var history = new HistoryInput(cache, historyMaxEvents,
+                    profiles.Keys.ToDictionary(id => id, id => _profiles[(ws, id)].LoadedVersion), uncacheable,
+                    _events.Where(e => e.WorkspaceId == ws).GroupBy(e => e.ProfileId).ToDictionary(g => g.Key, g => g.ToList()));
+                var changed = await SegmentStage.RunAsync(tx, ws, snapshot, profiles, mergedAway, now,
+                    due => EarliestCheck = EarliestCheck is { } e && e <= due ? e : due, history, ct);
+                foreach (var (id, facts) in history.Pending) _histories.Add((ws, id, snapshot.EventNames, facts));
                 foreach (var id in changed) _profiles[(ws, id)].Dirty = true;
             }
         }

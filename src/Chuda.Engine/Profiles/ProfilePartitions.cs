@@ -38,7 +38,7 @@ public sealed class ProfilePartitions : IHostedService, IAsyncDisposable
         _options = options;
         _logger = logger;
         _time = time;
-        _processor = new ProfileBatchProcessor(store, workspaces.GetAsync, segments, time);
+        _processor = new ProfileBatchProcessor(store, workspaces.GetAsync, segments, time, options.SegmentHistoryMaxEvents);
         var count = options.Partitions ?? Math.Max(1, Math.Min(store.MaxWriterPartitions, Environment.ProcessorCount));
         count = Math.Min(count, store.MaxWriterPartitions);
         _queues = new Channel<WorkItem>[count];
@@ -46,7 +46,7 @@ public sealed class ProfilePartitions : IHostedService, IAsyncDisposable
             _queues[i] = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
         _loops = new Task[count];
         _caches = new PartitionCache[count];
-        for (var i = 0; i < count; i++) _caches[i] = new PartitionCache(options.IdentityCacheSize, options.ProfileCacheSize);
+        for (var i = 0; i < count; i++) _caches[i] = new PartitionCache(options.IdentityCacheSize, options.ProfileCacheSize, segments is null ? 0 : options.SegmentHistoryCacheSize);
     }
 
     public int PartitionCount => _queues.Length;

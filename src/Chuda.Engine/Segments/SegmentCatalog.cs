@@ -130,7 +130,11 @@ public sealed class SegmentCatalog(IChudaStore store)
         {
             var all = await store.ListSegmentsAsync(null, cancellationToken);
             var old = _byWorkspace;
-            var next = all.GroupBy(s => s.WorkspaceId).ToFrozenDictionary(g => g.Key, g => WorkspaceSegments.Compile(g));
+            // A workspace whose definitions did not change keeps its snapshot (and the parsed rules).
+            var next = all.GroupBy(s => s.WorkspaceId).ToFrozenDictionary(g => g.Key, g =>
+                old.TryGetValue(g.Key, out var same) && same.InOrder.Count == g.Count() && g.All(d => same.ByKey.TryGetValue(d.Key, out var c) && c.Definition == d)
+                    ? same
+                    : WorkspaceSegments.Compile(g));
             var changed = next.Count != old.Count || all.Any(d =>
                 !old.TryGetValue(d.WorkspaceId, out var ws) || !ws.ByKey.TryGetValue(d.Key, out var s) || s.Definition != d)
                 || old.Values.Sum(w => w.InOrder.Count) != all.Count;

@@ -206,7 +206,7 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
                     : (await store.GetProfileMembershipsAsync(workspaceId, profile.Id, ct)).Select(m => m.SegmentKey).ToHashSet();
                 bool IsMemberOf(string id) => memberships is not null && segments.ById.TryGetValue(id, out var s) && memberships.Contains(s.Key);
                 // Traits, tags and the like first: most profiles are decided without reading their history.
-                var decided = SegmentEvaluator.EvaluateWithoutEvents(rule, SegmentFacts.Build(profile, kinds.GetValueOrDefault(profile.Id), []), now, IsMemberOf);
+                var decided = SegmentEvaluator.EvaluateWithoutEvents(rule, SegmentFacts.Build(profile, kinds.GetValueOrDefault(profile.Id), (IEnumerable<EventFact>)[]), now, IsMemberOf);
                 if (decided is { } member) Count(profile, member);
                 else undecided.Add((profile, IsMemberOf));
             }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Chuda.Domain.Profiles;
 using Chuda.Domain.Segments;
+using Chuda.Engine.Profiles;
 using Chuda.Storage;
 
 namespace Chuda.Engine.Segments;
@@ -68,6 +69,7 @@ internal static class SegmentStage
         IReadOnlyList<(long From, long Into, IReadOnlyCollection<long> Memberships)> mergedAway,
         DateTimeOffset now,
         Action<DateTimeOffset> checkScheduled,
+        HistoryInput history,
         CancellationToken ct)
     {
         var changedProfiles = new HashSet<long>();
@@ -127,10 +129,7 @@ internal static class SegmentStage
                 if (kinds) needKinds.Add(id);
             }
 
-            var eventsByProfile = needEvents.Count == 0
-                ? []
-                : (await tx.LoadEventsAsync(workspaceId, needEvents, EventNameFilter.For(eventNames), ct))
-                    .GroupBy(e => e.ProfileId).ToDictionary(g => g.Key, g => (IEnumerable<EventRow>)g);
+            var eventsByProfile = await LoadHistoriesAsync(tx, workspaceId, segments, touched, needEvents, history, ct);
             var kindsByProfile = needKinds.Count == 0
                 ? new Dictionary<long, IReadOnlySet<string>>()
                 : await tx.LoadIdentityKindsAsync(workspaceId, needKinds, ct);
@@ -138,7 +137,7 @@ internal static class SegmentStage
             foreach (var (id, (record, touch)) in touched)
             {
                 var state = states.GetValueOrDefault(id) ?? ProfileSegmentState.Empty;
-                var facts = SegmentFacts.Build(record, kindsByProfile.GetValueOrDefault(id), eventsByProfile.GetValueOrDefault(id) ?? []);
+                var facts = SegmentFacts.Build(record, kindsByProfile.GetValueOrDefault(id), eventsByProfile.GetValueOrDefault(id) ?? (IEnumerable<EventFact>)[]);
                 var before = changes.Count;
                 var due = Evaluate(segments, plans[id], touch, state, facts, id, workspaceId, now, changes);
                 if (changes.Count > before) changedProfiles.Add(id);
@@ -154,6 +153,56 @@ internal static class SegmentStage
         if (checks.Count > 0) await tx.SetSegmentChecksAsync(checks, ct);
         return changedProfiles;
     }
+
+    /// <summary>
+    /// The segment-relevant history of the profiles that need it: from the partition's cache when it holds the
+    /// profile's committed version (plus this batch's events), else from the store (which already sees this batch's
+    /// events). Every history at hand is handed back in <see cref="HistoryInput.Pending"/>, to be cached after the commit.
+    /// </summary>
+    private static async Task<Dictionary<long, List<EventFact>>> LoadHistoriesAsync(
+        IProfileTransaction tx, long workspaceId, WorkspaceSegments segments,
+        IReadOnlyDictionary<long, (ProfileRecord Record, SegmentTouch Touch)> touched, List<long> needEvents, HistoryInput history, CancellationToken ct)
+    {
+        var names = segments.EventNames;
+        var result = new Dictionary<long, List<EventFact>>();
+        var need = needEvents.ToHashSet();
+        var missing = new List<long>();
+        foreach (var id in touched.Keys)
+        {
+            if (!history.Uncacheable.Contains(id) && history.Cache.TryGetHistory(workspaceId, id, out var cached)
+                && cached.Version == history.LoadedVersions.GetValueOrDefault(id, -1) && SameNames(cached.Names, names))
+            {
+                var list = new List<EventFact>(cached.Facts);
+                foreach (var row in history.BatchEvents.GetValueOrDefault(id) ?? [])
+                {
+                    // As the store keeps it (milliseconds), so a cached history equals a reloaded one to the tick.
+                    var stored = row with { Timestamp = TruncateToMillisecond(row.Timestamp) };
+                    if (EventFact.FromRow(stored) is { } fact && names.Contains(fact.Name)) list.Add(fact);
+                }
+                result[id] = list;
+            }
+            else if (need.Contains(id))
+            {
+                missing.Add(id);
+            }
+        }
+        if (missing.Count > 0)
+        {
+            foreach (var id in missing) result[id] = [];
+            foreach (var row in await tx.LoadEventsAsync(workspaceId, missing, EventNameFilter.For(names), ct))
+            {
+                if (EventFact.FromRow(row) is { } fact) result[row.ProfileId].Add(fact);
+            }
+        }
+        foreach (var (id, list) in result)
+        {
+            if (list.Count <= history.MaxEvents && !history.Uncacheable.Contains(id)) history.Pending[id] = [.. list];
+        }
+        return result;
+    }
+
+    private static bool SameNames(IReadOnlySet<string> cached, IReadOnlySet<string> current) =>
+        ReferenceEquals(cached, current) || (cached.Count == current.Count && cached.SetEquals(current));
 
     /// <summary>The segments (by <see cref="CompiledSegment.Order"/>) a touch can affect, closed over member_of.</summary>
     internal static bool[] Plan(WorkspaceSegments segments, SegmentTouch touch)
@@ -244,6 +293,9 @@ internal static class SegmentStage
         return next;
     }
 
+    internal static DateTimeOffset TruncateToMillisecond(DateTimeOffset t) =>
+        new(t.UtcTicks - t.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
+
     internal static DateTimeOffset CeilingToMillisecond(DateTimeOffset t)
     {
         var rest = t.UtcTicks % TimeSpan.TicksPerMillisecond;
@@ -281,16 +333,40 @@ internal static class SegmentStage
     }
 }
 
+/// <summary>What the segment step needs to use and refill the partition's history cache.</summary>
+internal sealed class HistoryInput(
+    PartitionCache cache, int maxEvents, IReadOnlyDictionary<long, long> loadedVersions, IReadOnlySet<long> uncacheable,
+    IReadOnlyDictionary<long, List<EventRow>> batchEvents)
+{
+    public PartitionCache Cache { get; } = cache;
+
+    public int MaxEvents { get; } = maxEvents;
+
+    /// <summary>The committed version each touched profile was read at.</summary>
+    public IReadOnlyDictionary<long, long> LoadedVersions { get; } = loadedVersions;
+
+    /// <summary>Profiles whose cached history cannot be trusted or kept (new in this batch, or a merge survivor).</summary>
+    public IReadOnlySet<long> Uncacheable { get; } = uncacheable;
+
+    /// <summary>This batch's events per (resolved) profile.</summary>
+    public IReadOnlyDictionary<long, List<EventRow>> BatchEvents { get; } = batchEvents;
+
+    /// <summary>Histories to cache once the batch commits.</summary>
+    public Dictionary<long, EventFact[]> Pending { get; } = [];
+}
+
 /// <summary>Builds the facts segment rules read from stored profile data; the live engine, backfill, preview and the
 /// tests' from-scratch oracle all use this one function.</summary>
 public static class SegmentFacts
 {
-    public static ProfileFacts Build(ProfileRecord profile, IReadOnlySet<string>? identityKinds, IEnumerable<EventRow> events)
+    public static ProfileFacts Build(ProfileRecord profile, IReadOnlySet<string>? identityKinds, IEnumerable<EventRow> events) =>
+        Build(profile, identityKinds, events.Select(EventFact.FromRow).OfType<EventFact>());
+
+    public static ProfileFacts Build(ProfileRecord profile, IReadOnlySet<string>? identityKinds, IEnumerable<EventFact> events)
     {
         ArgumentNullException.ThrowIfNull(profile);
         using var doc = JsonDocument.Parse(string.IsNullOrWhiteSpace(profile.TraitsJson) ? "{}" : profile.TraitsJson);
-        return new ProfileFacts(doc.RootElement.Clone(), profile.Tags, identityKinds ?? (IEnumerable<string>)[], BucketKey(profile),
-            events.Select(EventFact.FromRow).OfType<EventFact>());
+        return new ProfileFacts(doc.RootElement.Clone(), profile.Tags, identityKinds ?? (IEnumerable<string>)[], BucketKey(profile), events);
     }
 
     /// <summary>The random-bucket key: the user id, else a hash of the anonymous id that created the profile (never a
