@@ -18,10 +18,10 @@ public sealed record EngineOptions
     /// <summary>Profile records each partition keeps in memory; up to twice this many. 0 disables.</summary>
     public int ProfileCacheSize { get; init; } = 50_000;
 
-    /// <summary>Profiles whose segment-relevant event history each partition keeps in memory (up to twice this many;
+    /// <summary>Recently active profiles whose segment-relevant event history each partition keeps in memory (up to twice this many;
     /// histories longer than <see cref="SegmentHistoryMaxEvents"/> are not kept). Saves re-reading and re-parsing a
     /// profile's history on each event when segments read events. 0 disables.</summary>
-    public int SegmentHistoryCacheSize { get; init; } = 20_000;
+    public int SegmentHistoryCacheSize { get; init; } = 5_000;
 
     /// <summary>Longest history (events) the segment history cache keeps for one profile.</summary>
     public int SegmentHistoryMaxEvents { get; init; } = 500;

@@ -22,7 +22,12 @@ public sealed record EventFact(string Name, DateTimeOffset Timestamp, JsonElemen
     /// group and alias → null (they change traits and identities, not behaviour). Properties are cloned, so the
     /// fact does not hold on to the row's JSON document.
     /// </summary>
-    public static EventFact? FromRow(EventRow row)
+    public static EventFact? FromRow(EventRow row) => FromRow(row, null);
+
+    /// <summary>As <see cref="FromRow(EventRow)"/>, but the payload is parsed only for events whose name is in
+    /// <paramref name="propertiesOf"/> (null: all); the others get no properties. Parsing is most of the cost of
+    /// reading history, and most rules only count or time events.</summary>
+    public static EventFact? FromRow(EventRow row, IReadOnlySet<string>? propertiesOf)
     {
         ArgumentNullException.ThrowIfNull(row);
         var name = row.Type switch
@@ -35,6 +40,11 @@ public sealed record EventFact(string Name, DateTimeOffset Timestamp, JsonElemen
         if (string.IsNullOrEmpty(name))
         {
             return null;
+        }
+
+        if (propertiesOf is not null && !propertiesOf.Contains(name))
+        {
+            return new EventFact(name, row.Timestamp, default);
         }
 
         using var doc = JsonDocument.Parse(row.PayloadJson);

@@ -97,7 +97,7 @@ public sealed class PartitionCache(int identityCapacity, int profileCapacity, in
 /// <summary>
 /// The events of a profile that segments read, as facts, valid for exactly one committed profile version: every
 /// appended event bumps the profile's version, so a version match means no event is missing. <see cref="Names"/> is
-/// the event-name set of the workspace's segments it was loaded for (when segments change to read other events, the
-/// entry is reloaded).
+/// the event-name set of the workspace's segments it was loaded for, and <see cref="PropertyNames"/> the names whose
+/// properties were parsed (when segments change to read other events or properties, the entry is reloaded).
 /// </summary>
-public sealed record CachedHistory(long Version, IReadOnlySet<string> Names, Chuda.Domain.Segments.EventFact[] Facts);
+public sealed record CachedHistory(long Version, IReadOnlySet<string> Names, IReadOnlySet<string> PropertyNames, Chuda.Domain.Segments.EventFact[] Facts);

@@ -112,7 +112,7 @@ public sealed class ProfileBatchProcessor(
     private sealed class Batch(IProfileTransaction tx, int partition, int partitionCount, PartitionCache cache, SegmentCatalog? segments,
         DateTimeOffset now, int historyMaxEvents)
     {
-        private readonly List<(long Ws, long Id, IReadOnlySet<string> Names, EventFact[] Facts)> _histories = [];
+        private readonly List<(long Ws, long Id, WorkspaceSegments Segments, EventFact[] Facts)> _histories = [];
         private readonly Dictionary<(long Ws, long Id), SegmentTouch> _touches = [];
         private readonly Dictionary<(long Ws, long Id), long[]> _mergedMemberships = [];
 
@@ -290,10 +290,11 @@ public sealed class ProfileBatchProcessor(
                 cache.SetProfile(state.Dirty ? state.Record with { Version = state.LoadedVersion + 1 } : state.Record);
             }
             foreach (var ((ws, key), id) in _identities) cache.SetIdentity(ws, key, Resolve(ws, id));
-            foreach (var (ws, id, names, facts) in _histories)
+            foreach (var (ws, id, snapshot, facts) in _histories)
             {
                 if (!_profiles.TryGetValue((ws, id), out var state) || state.MergedAway) continue;
-                cache.SetHistory(ws, id, new CachedHistory(state.Dirty ? state.LoadedVersion + 1 : state.LoadedVersion, names, facts));
+                cache.SetHistory(ws, id, new CachedHistory(state.Dirty ? state.LoadedVersion + 1 : state.LoadedVersion,
+                    snapshot.EventNames, snapshot.PropertyEventNames, facts));
             }
         }
 
@@ -500,7 +501,7 @@ public sealed class ProfileBatchProcessor(
                     _events.Where(e => e.WorkspaceId == ws).GroupBy(e => e.ProfileId).ToDictionary(g => g.Key, g => g.ToList()));
                 var changed = await SegmentStage.RunAsync(tx, ws, snapshot, profiles, mergedAway, now,
                     due => EarliestCheck = EarliestCheck is { } e && e <= due ? e : due, history, ct);
-                foreach (var (id, facts) in history.Pending) _histories.Add((ws, id, snapshot.EventNames, facts));
+                foreach (var (id, facts) in history.Pending) _histories.Add((ws, id, snapshot, facts));
                 foreach (var id in changed) _profiles[(ws, id)].Dirty = true;
             }
         }

@@ -39,6 +39,36 @@ public sealed class WorkspaceSegments
         _reachSegments = [.. ordered.Where(s => s.Dependencies.Reachability.Count > 0)];
         TimeDependent = [.. ordered.Where(s => s.Dependencies.TimeDependent)];
         EventNames = _byEvent.Keys.ToFrozenSet(StringComparer.Ordinal);
+        PropertyEventNames = ordered.SelectMany(s => PropertyReads(s.Rule)).ToFrozenSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>Event names whose properties some rule reads (property filters, a sequence's matching key); the others
+    /// are only counted or timed, so their payloads need not be parsed.</summary>
+    public IReadOnlySet<string> PropertyEventNames { get; }
+
+    private static IEnumerable<string> PropertyReads(SegmentRule rule)
+    {
+        switch (rule)
+        {
+            case AndRule and:
+                return and.Rules.SelectMany(PropertyReads);
+            case OrRule or:
+                return or.Rules.SelectMany(PropertyReads);
+            case NotRule not:
+                return PropertyReads(not.Rule);
+            case EventPerformedCondition c:
+                return Reads(c.Match);
+            case EventNotPerformedCondition c:
+                return Reads(c.Match);
+            case OccurrenceCondition c:
+                return Reads(c.Match);
+            case SequenceCondition c:
+                return c.MatchProperty is null ? Reads(c.First).Concat(Reads(c.Then)) : [c.First.Event, c.Then.Event];
+            default:
+                return [];
+        }
+
+        static IEnumerable<string> Reads(EventMatcher m) => m.Where.Count > 0 ? [m.Event] : [];
     }
 
     /// <summary>All segments, referenced ones before those that reference them.</summary>

@@ -170,14 +170,15 @@ internal static class SegmentStage
         foreach (var id in touched.Keys)
         {
             if (!history.Uncacheable.Contains(id) && history.Cache.TryGetHistory(workspaceId, id, out var cached)
-                && cached.Version == history.LoadedVersions.GetValueOrDefault(id, -1) && SameNames(cached.Names, names))
+                && cached.Version == history.LoadedVersions.GetValueOrDefault(id, -1) && SameNames(cached.Names, names)
+                && SameNames(cached.PropertyNames, segments.PropertyEventNames))
             {
                 var list = new List<EventFact>(cached.Facts);
                 foreach (var row in history.BatchEvents.GetValueOrDefault(id) ?? [])
                 {
                     // As the store keeps it (milliseconds), so a cached history equals a reloaded one to the tick.
                     var stored = row with { Timestamp = TruncateToMillisecond(row.Timestamp) };
-                    if (EventFact.FromRow(stored) is { } fact && names.Contains(fact.Name)) list.Add(fact);
+                    if (EventFact.FromRow(stored, segments.PropertyEventNames) is { } fact && names.Contains(fact.Name)) list.Add(fact);
                 }
                 result[id] = list;
             }
@@ -191,12 +192,15 @@ internal static class SegmentStage
             foreach (var id in missing) result[id] = [];
             foreach (var row in await tx.LoadEventsAsync(workspaceId, missing, EventNameFilter.For(names), ct))
             {
-                if (EventFact.FromRow(row) is { } fact) result[row.ProfileId].Add(fact);
+                if (EventFact.FromRow(row, segments.PropertyEventNames) is { } fact) result[row.ProfileId].Add(fact);
             }
         }
+        // Keep the histories of profiles that are active (sent an event now), not of those a backfill or a re-check
+        // walks through once: those would only push the active ones out.
         foreach (var (id, list) in result)
         {
-            if (list.Count <= history.MaxEvents && !history.Uncacheable.Contains(id)) history.Pending[id] = [.. list];
+            if (list.Count <= history.MaxEvents && !history.Uncacheable.Contains(id) && touched[id].Touch.Events.Count > 0)
+                history.Pending[id] = [.. list];
         }
         return result;
     }
