@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Chuda.Domain.Segments;
 
 namespace Chuda.Storage.Internal;
 
@@ -25,4 +26,13 @@ internal static class SegmentStoreValues
         }
         return builder.Append(']').ToString();
     }
+
+    /// <summary>The record as it reads back: timestamps at the stored precision (milliseconds), in UTC.</summary>
+    public static SegmentDefinition Normalize(SegmentDefinition s) => s with
+    {
+        CreatedAt = StoreValues.Truncate(s.CreatedAt),
+        UpdatedAt = StoreValues.Truncate(s.UpdatedAt),
+        BackfillStartedAt = s.BackfillStartedAt is { } b ? StoreValues.Truncate(b) : null,
+        BackfillCompletedAt = s.BackfillCompletedAt is { } c ? StoreValues.Truncate(c) : null,
+    };
 }

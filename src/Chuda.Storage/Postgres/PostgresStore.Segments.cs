@@ -122,7 +122,7 @@ public sealed partial class PostgresStore
     {
         ArgumentNullException.ThrowIfNull(segment);
         ArgumentException.ThrowIfNullOrEmpty(segment.Id);
-        var s = Normalize(segment);
+        var s = SegmentStoreValues.Normalize(segment);
         await using var command = _dataSource.CreateCommand(
             "INSERT INTO segments (workspace_id, id, name, description, rule, version, status, created_at, updated_at, " +
             "backfill_cursor, backfill_done, backfill_total, backfill_started_at, backfill_completed_at) " +
@@ -155,7 +155,7 @@ public sealed partial class PostgresStore
     public async Task<bool> UpdateSegmentAsync(SegmentDefinition segment, int expectedVersion, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(segment);
-        var s = Normalize(segment);
+        var s = SegmentStoreValues.Normalize(segment);
         // id and created_at are the segment's identity and birth: they are not replaced.
         await using var command = _dataSource.CreateCommand(
             "UPDATE segments SET name = $4, description = $5, rule = $6, version = $7, status = $8, updated_at = $9, " +
@@ -359,15 +359,6 @@ public sealed partial class PostgresStore
         TimestampOrNull(s.BackfillStartedAt),
         TimestampOrNull(s.BackfillCompletedAt),
     ];
-
-    /// <summary>The record as it reads back: timestamps at the stored precision, in UTC.</summary>
-    private static SegmentDefinition Normalize(SegmentDefinition s) => s with
-    {
-        CreatedAt = StoreValues.Truncate(s.CreatedAt),
-        UpdatedAt = StoreValues.Truncate(s.UpdatedAt),
-        BackfillStartedAt = s.BackfillStartedAt is { } b ? StoreValues.Truncate(b) : null,
-        BackfillCompletedAt = s.BackfillCompletedAt is { } c ? StoreValues.Truncate(c) : null,
-    };
 
     /// <summary>Reads a row selected with <see cref="SegmentColumns"/>.</summary>
     private static SegmentDefinition ReadSegment(NpgsqlDataReader r) => new(

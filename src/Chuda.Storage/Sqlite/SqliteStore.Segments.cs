@@ -82,7 +82,7 @@ public sealed partial class SqliteStore
             return command.ExecuteScalar() is long value ? value : (long?)null;
         }, cancellationToken);
         return key is { } k
-            ? Normalize(segment) with { Key = k }
+            ? SegmentStoreValues.Normalize(segment) with { Key = k }
             : throw new DuplicateNameException($"Workspace {segment.WorkspaceId} already has a segment '{segment.Id}'.");
     }
 
@@ -316,15 +316,6 @@ public sealed partial class SqliteStore
         ps.AddWithValue("$bs", Millis(s.BackfillStartedAt));
         ps.AddWithValue("$be", Millis(s.BackfillCompletedAt));
     }
-
-    /// <summary>The record as it reads back: timestamps at the stored precision.</summary>
-    private static SegmentDefinition Normalize(SegmentDefinition s) => s with
-    {
-        CreatedAt = StoreValues.Truncate(s.CreatedAt),
-        UpdatedAt = StoreValues.Truncate(s.UpdatedAt),
-        BackfillStartedAt = s.BackfillStartedAt is { } b ? StoreValues.Truncate(b) : null,
-        BackfillCompletedAt = s.BackfillCompletedAt is { } c ? StoreValues.Truncate(c) : null,
-    };
 
     /// <summary>Reads a row selected with <see cref="SegmentColumns"/>.</summary>
     private static SegmentDefinition ReadSegment(SqliteDataReader r) => new(
