@@ -172,4 +172,20 @@ public sealed class SegmentEngineTests : IAsyncLifetime
         Assert.True(await _h.IsMemberAsync("trial_ending", "gus"));
         Assert.True(_h.Scheduler.Fired < 5, $"fired {_h.Scheduler.Fired} times");
     }
+
+    [Fact]
+    public async Task An_exact_count_split_between_parallel_readers_counts_every_profile_once()
+    {
+        for (var i = 0; i < 157; i++)
+        {
+            await _h.SendAsync($$$"""{"type":"track","userId":"r{{{i}}}","event":"{{{(i % 3 == 0 ? "Bought" : "Looked")}}}"}""");
+        }
+        var rule = _h.Service.ParseRule(_h.Workspace.Id, null, System.Text.Json.JsonDocument.Parse("""{"event":"Bought"}""").RootElement);
+        var serial = await _h.Service.PreviewAsync(_h.Workspace.Id, rule, exact: true, CancellationToken.None);
+        var parallel = await new Chuda.Engine.Segments.SegmentService(_h.Store, _h.Catalog, _h.Time, new Chuda.Engine.Segments.SegmentOptions { PreviewParallelThreshold = 10 })
+            .PreviewAsync(_h.Workspace.Id, rule, exact: true, CancellationToken.None);
+        Assert.Equal((53L, 157L), (serial.Count, serial.Evaluated));
+        Assert.Equal((53L, 157L), (parallel.Count, parallel.Evaluated));
+        Assert.Equal(serial.Sample.Select(m => m.UserId), parallel.Sample.Select(m => m.UserId)); // the 10 lowest ids either way
+    }
 }

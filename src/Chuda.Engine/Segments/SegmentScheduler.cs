@@ -145,6 +145,9 @@ public sealed record SegmentOptions
     /// <summary>Profiles per backfill step.</summary>
     public int BackfillPageSize { get; init; } = 1000;
 
+    /// <summary>Workspaces with at least this many profiles are counted exactly by several readers in parallel.</summary>
+    public int PreviewParallelThreshold { get; init; } = 20_000;
+
     /// <summary>Profiles a preview evaluates to estimate a count.</summary>
     public int PreviewSampleSize { get; init; } = 2000;
 }

@@ -220,24 +220,42 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
             }
         }
 
+        var gate = new object();
         void Count(ProfileRecord profile, bool member)
         {
-            evaluated++;
-            if (!member) return;
-            matched++;
-            if (sample.Count < 10) sample.Add(new SegmentMember(profile.Id, profile.UserId, now));
+            lock (gate)
+            {
+                evaluated++;
+                if (!member) return;
+                matched++;
+                sample.Add(new SegmentMember(profile.Id, profile.UserId, now));
+                if (sample.Count > 10) sample.Remove(sample.MaxBy(m => m.ProfileId)!); // keep the 10 lowest ids
+            }
         }
 
         if (exact || total <= options.PreviewSampleSize)
         {
-            long after = 0;
-            while (true)
+            // Every profile, in id order; on a large workspace the id range is split between one reader per core so
+            // reading (SQLite runs in this process) and evaluating use both.
+            var idRange = await store.GetProfileIdRangeAsync(workspaceId, ct);
+            if (idRange is { } ids)
             {
-                var page = await store.GetProfilesAsync(workspaceId, after, 1000, ct);
-                if (page.Count == 0) break;
-                await EvaluatePageAsync(page);
-                after = page[^1].Id;
+                var workers = total < options.PreviewParallelThreshold ? 1 : Math.Clamp(Environment.ProcessorCount, 2, 4);
+                var width = (ids.Max - ids.Min) / workers + 1;
+                await Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
+                {
+                    long after = ids.Min - 1 + w * width, last = Math.Min(ids.Max, ids.Min - 1 + (w + 1) * width);
+                    while (after < last)
+                    {
+                        var page = await store.GetProfilesAsync(workspaceId, after, 1000, ct);
+                        var mine = page.Where(p => p.Id <= last).ToList();
+                        if (mine.Count == 0) break;
+                        await EvaluatePageAsync(mine);
+                        after = mine[^1].Id;
+                    }
+                }, ct)));
             }
+            sample.Sort((a, b) => a.ProfileId.CompareTo(b.ProfileId));
             return new PreviewResult(false, matched, matched, matched, evaluated, matched, total, sample, time.GetElapsedTime(started));
         }
 
