@@ -104,9 +104,9 @@ internal static class SegmentStage
         }
         else
         {
-            // Which segments each profile needs, and the events and identity kinds that takes.
+            // Which segments each profile needs, and whether that takes its history (every event name any segment reads,
+            // so one cached history serves all of them) and its identity kinds.
             var plans = new Dictionary<long, bool[]>();
-            var eventNames = new HashSet<string>(StringComparer.Ordinal);
             var needEvents = new List<long>();
             var needKinds = new List<long>();
             foreach (var (id, (_, touch)) in touched)
@@ -118,11 +118,7 @@ internal static class SegmentStage
                 {
                     if (!plan[i]) continue;
                     var deps = segments.InOrder[i].Dependencies;
-                    if (deps.Events.Count > 0)
-                    {
-                        events = true;
-                        eventNames.UnionWith(deps.Events);
-                    }
+                    events |= deps.Events.Count > 0;
                     kinds |= deps.Reachability.Count > 0;
                 }
                 if (events) needEvents.Add(id);
