@@ -60,7 +60,7 @@ public static class Segments
             // The rule is evaluated at a fixed instant, the same one the SQL gets, so window edges cannot drift apart.
             var service = new SegmentService(store, catalog, new FixedClock(now), new SegmentOptions());
             using var doc = JsonDocument.Parse(RecomputeRule);
-            var rule = service.ParseRule(ws, null, doc.RootElement);
+            var rule = await service.ParseRuleAsync(ws, null, doc.RootElement, CancellationToken.None);
             var passes = args.Int("recompute-passes", 1);
             for (var pass = 0; pass < passes; pass++)
             {

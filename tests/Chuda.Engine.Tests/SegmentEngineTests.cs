@@ -42,7 +42,7 @@ public sealed class SegmentEngineTests : IAsyncLifetime
         Assert.False(await _h.IsMemberAsync("abandoned", "bob"));
 
         // Preview evaluates from stored data and agrees (exact: every profile; history read only where needed).
-        var rule = _h.Service.ParseRule(_h.Workspace.Id, null, System.Text.Json.JsonDocument.Parse(AbandonedCart).RootElement);
+        var rule = await _h.Service.ParseRuleAsync(_h.Workspace.Id, null, System.Text.Json.JsonDocument.Parse(AbandonedCart).RootElement, CancellationToken.None);
         var preview = await _h.Service.PreviewAsync(_h.Workspace.Id, rule, exact: true, CancellationToken.None);
         Assert.Equal((false, 1L, 2L), (preview.Estimate, preview.Count, preview.Evaluated));
         Assert.Equal("ann", Assert.Single(preview.Sample).UserId);
@@ -180,12 +180,31 @@ public sealed class SegmentEngineTests : IAsyncLifetime
         {
             await _h.SendAsync($$$"""{"type":"track","userId":"r{{{i}}}","event":"{{{(i % 3 == 0 ? "Bought" : "Looked")}}}"}""");
         }
-        var rule = _h.Service.ParseRule(_h.Workspace.Id, null, System.Text.Json.JsonDocument.Parse("""{"event":"Bought"}""").RootElement);
+        var rule = await _h.Service.ParseRuleAsync(_h.Workspace.Id, null, System.Text.Json.JsonDocument.Parse("""{"event":"Bought"}""").RootElement, CancellationToken.None);
         var serial = await _h.Service.PreviewAsync(_h.Workspace.Id, rule, exact: true, CancellationToken.None);
         var parallel = await new Chuda.Engine.Segments.SegmentService(_h.Store, _h.Catalog, _h.Time, new Chuda.Engine.Segments.SegmentOptions { PreviewParallelThreshold = 10 })
             .PreviewAsync(_h.Workspace.Id, rule, exact: true, CancellationToken.None);
         Assert.Equal((53L, 157L), (serial.Count, serial.Evaluated));
         Assert.Equal((53L, 157L), (parallel.Count, parallel.Evaluated));
         Assert.Equal(serial.Sample.Select(m => m.UserId), parallel.Sample.Select(m => m.UserId)); // the 10 lowest ids either way
+    }
+
+    [Fact]
+    public async Task Trait_kinds_are_inferred_from_stored_values_and_mixed_ones_stay_unknown()
+    {
+        await _h.SendAsync("""{"type":"identify","userId":"k1","traits":{"plan":"pro","age":30,"vip":true,"seen":"2026-01-02","note":"2026-01-02","mixed":1,"address":{"city":"Berlin"},"tags":["a"],"gone":null}}""");
+        await _h.SendAsync("""{"type":"identify","userId":"k2","traits":{"plan":"free","age":41.5,"seen":"2026-02-03T10:00:00+08:00","note":"call back","mixed":"one"}}""");
+        var schema = await Chuda.Engine.Segments.TraitSchema.InferAsync(_h.Store, _h.Workspace.Id, 500, CancellationToken.None);
+        Assert.Equal(TraitKind.String, schema.KindOf("plan"));
+        Assert.Equal(TraitKind.Number, schema.KindOf("age"));
+        Assert.Equal(TraitKind.Boolean, schema.KindOf("vip"));
+        Assert.Equal(TraitKind.Date, schema.KindOf("seen"));
+        Assert.Equal(TraitKind.String, schema.KindOf("note")); // a date and a non-date string: a string trait
+        Assert.Null(schema.KindOf("mixed"));                   // a number and a string: not checked
+        Assert.Equal(TraitKind.Object, schema.KindOf("address"));
+        Assert.Equal(TraitKind.String, schema.KindOf("address.city"));
+        Assert.Equal(TraitKind.Array, schema.KindOf("tags"));
+        Assert.Null(schema.KindOf("gone"));
+        Assert.Null(schema.KindOf("never"));
     }
 }

@@ -204,6 +204,14 @@ public abstract class SegmentsApiTests : ServerTestBase
         Assert.Contains("(unknown_operator)", Messages(op), StringComparison.Ordinal);
         var gt = await Invalid("""{"name":"n","rule":{"trait":"age","op":"gt","value":"18"}}""", "rule.value");
         Assert.Contains("(type_mismatch)", Messages(gt), StringComparison.Ordinal);
+        // gt on a trait whose stored values are strings (the kinds are inferred from the workspace's recent profiles).
+        await SendAsync(Server, "/v1/identify", """{"userId":"kinds-1","traits":{"tier":"gold","visits":3,"renews_at":"2026-12-01T00:00:00Z"}}""");
+        var onString = await Invalid("""{"name":"n","rule":{"trait":"tier","op":"gt","value":5}}""", "rule.op");
+        Assert.Contains("(type_mismatch)", Messages(onString), StringComparison.Ordinal);
+        await Invalid("""{"name":"n","rule":{"and":[{"trait":"visits","op":"eq","value":"3"},{"trait":"renews_at","op":"gt","value":1}]}}""",
+            "rule.and[0].op", "rule.and[1].op");
+        Assert.Equal(HttpStatusCode.OK, (await Server.Admin.PostAsync("/api/v1/segments/preview", ChudaServer.Json(
+            """{"rule":{"and":[{"trait":"visits","op":"gte","value":2},{"trait":"renews_at","op":"within_next","value":"P30D"},{"trait":"tier","op":"starts_with","value":"g"}]}}"""))).StatusCode);
         var month = await Invalid("""{"name":"n","rule":{"event":"Ping","within":"P1M"}}""", "rule.within");
         Assert.Contains("(bad_duration)", Messages(month), StringComparison.Ordinal);
         await Invalid("""{"name":"n","rule":{"and":[{"tag":"x"},{"event":"E","count":{"op":"most","value":1}}]}}""", "rule.and[1].count.op");

@@ -145,6 +145,9 @@ public sealed record SegmentOptions
     /// <summary>Profiles per backfill step.</summary>
     public int BackfillPageSize { get; init; } = 1000;
 
+    /// <summary>Most recent profiles whose traits tell the kinds rules are checked against (see <see cref="TraitSchema"/>).</summary>
+    public int TraitSchemaSample { get; init; } = 500;
+
     /// <summary>Workspaces with at least this many profiles are counted exactly by several readers in parallel.</summary>
     public int PreviewParallelThreshold { get; init; } = 20_000;
 

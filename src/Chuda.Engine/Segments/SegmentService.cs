@@ -46,6 +46,7 @@ public sealed record PreviewResult(bool Estimate, long Count, long Low, long Hig
 /// makes live evaluation use the rule immediately and starts the backfill.</summary>
 public sealed partial class SegmentService(IChudaStore store, SegmentCatalog catalog, TimeProvider time, SegmentOptions options)
 {
+
     public const int MaxNameLength = 200;
     public const int MaxDescriptionLength = 2000;
 
@@ -57,7 +58,7 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
         var id = input.Id ?? "seg_" + Guid.CreateVersion7(time.GetUtcNow()).ToString("N")[^12..];
         var errors = new List<RuleError>();
         if (!IdPattern().IsMatch(id)) errors.Add(new RuleError("$.id", RuleErrorCodes.InvalidValue, "id is 1-64 of a-z, 0-9, _ and -, starting with a letter or digit"));
-        var (name, ruleJson, _) = Validate(workspaceId, id, input, errors);
+        var (name, ruleJson, _) = Validate(workspaceId, id, input, await SchemaAsync(workspaceId, ct), errors);
         if (errors.Count > 0) throw new SegmentValidationException(errors);
         var now = Now();
         var profiles = await store.CountProfilesAsync(workspaceId, ct);
@@ -82,7 +83,7 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
         if (expectedVersion is { } v && v != current.Version) throw new SegmentVersionConflictException(id, v, current.Version);
         var errors = new List<RuleError>();
         if (input.Id is not null && input.Id != id) errors.Add(new RuleError("$.id", RuleErrorCodes.InvalidValue, "the id of a segment cannot change"));
-        var (name, ruleJson, _) = Validate(workspaceId, id, input, errors);
+        var (name, ruleJson, _) = Validate(workspaceId, id, input, await SchemaAsync(workspaceId, ct), errors);
         if (errors.Count > 0) throw new SegmentValidationException(errors);
         var now = Now();
         var ruleChanged = !JsonEquals(ruleJson!, current.RuleJson);
@@ -127,33 +128,38 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
     }
 
     /// <summary>Checks a rule as it would be saved under <paramref name="id"/> (null for a preview).</summary>
-    public SegmentRule ParseRule(long workspaceId, string? id, JsonElement rule, string path = "$.rule")
+    public async Task<SegmentRule> ParseRuleAsync(long workspaceId, string? id, JsonElement rule, CancellationToken ct, string path = "$.rule")
     {
         var errors = new List<RuleError>();
-        var parsed = CheckRule(workspaceId, id ?? "\u0000preview", rule, path, errors);
+        var parsed = CheckRule(workspaceId, id ?? "\u0000preview", rule, await SchemaAsync(workspaceId, ct), path, errors);
         if (errors.Count > 0 || parsed is null) throw new SegmentValidationException(errors);
         return parsed;
     }
 
-    private (string? Name, string? RuleJson, SegmentRule? Rule) Validate(long workspaceId, string id, SegmentInput input, List<RuleError> errors)
+    /// <summary>The workspace's trait kinds, inferred from its most recent profiles (a few milliseconds; saves and
+    /// previews are rare enough not to cache it, so a new trait is known at once).</summary>
+    private Task<TraitSchema> SchemaAsync(long workspaceId, CancellationToken ct) =>
+        TraitSchema.InferAsync(store, workspaceId, options.TraitSchemaSample, ct);
+
+    private (string? Name, string? RuleJson, SegmentRule? Rule) Validate(long workspaceId, string id, SegmentInput input, TraitSchema schema, List<RuleError> errors)
     {
         var name = input.Name?.Trim();
         if (string.IsNullOrEmpty(name)) errors.Add(new RuleError("$.name", RuleErrorCodes.MissingKey, "name is required"));
         else if (name.Length > MaxNameLength) errors.Add(new RuleError("$.name", RuleErrorCodes.InvalidValue, $"name is at most {MaxNameLength} characters"));
         if (input.Description is { Length: > MaxDescriptionLength })
             errors.Add(new RuleError("$.description", RuleErrorCodes.InvalidValue, $"description is at most {MaxDescriptionLength} characters"));
-        var rule = CheckRule(workspaceId, id, input.Rule, "$.rule", errors);
+        var rule = CheckRule(workspaceId, id, input.Rule, schema, "$.rule", errors);
         return (name, rule is null ? null : input.Rule.GetRawText(), rule);
     }
 
-    private SegmentRule? CheckRule(long workspaceId, string id, JsonElement json, string path, List<RuleError> errors)
+    private SegmentRule? CheckRule(long workspaceId, string id, JsonElement json, TraitSchema schema, string path, List<RuleError> errors)
     {
         if (json.ValueKind == JsonValueKind.Undefined)
         {
             errors.Add(new RuleError(path, RuleErrorCodes.MissingKey, "rule is required"));
             return null;
         }
-        var parsed = RuleParser.Parse(json);
+        var parsed = RuleParser.Parse(json, new RuleParserOptions { TraitKinds = schema.KindOf });
         if (parsed.Rule is null)
         {
             errors.AddRange(parsed.Errors.Select(e => e with { Path = Rebase(e.Path, path) }));

@@ -254,7 +254,7 @@ public static class SegmentsApi
         }
         try
         {
-            var parsed = segments.ParseRule(caller.Workspace.Id, null, rule);
+            var parsed = await segments.ParseRuleAsync(caller.Workspace.Id, null, rule, context.RequestAborted);
             var result = await segments.PreviewAsync(caller.Workspace.Id, parsed, wantExact, context.RequestAborted);
             return TypedResults.Ok(new PreviewView(result.Estimate, result.Count, result.Low, result.High, result.Evaluated, result.Matched,
                 result.Total, [.. result.Sample.Select(m => new MemberView(m.UserId, m.ProfileId, m.Since))], result.Took.TotalMilliseconds));
