@@ -187,7 +187,7 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
 
     /// <summary>
     /// Evaluates a rule now. Exact: over every profile of the workspace. Otherwise, when the workspace has more profiles
-    /// than the sample size, over a random sample (runs of consecutive profile ids from random starting points) and the
+    /// than the sample size, over a random sample (short runs of consecutive profile ids from random starting points) and the
     /// count is extrapolated, with a 95% interval.
     /// </summary>
     public async Task<PreviewResult> PreviewAsync(long workspaceId, SegmentRule rule, bool exact, CancellationToken ct)
@@ -267,7 +267,10 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
 
         var range = await store.GetProfileIdRangeAsync(workspaceId, ct);
         if (range is not { } r) return new PreviewResult(false, 0, 0, 0, 0, 0, 0, [], time.GetElapsedTime(started));
-        const int run = 25;
+        // Short runs of consecutive ids from random starting points: cheap to read (one range scan each), and short
+        // enough that profiles created together (an import, a campaign) do not cluster the sample and make the
+        // interval, which assumes independent draws, too narrow.
+        const int run = 4;
         var runs = Math.Max(1, options.PreviewSampleSize / run);
         var seen = new HashSet<long>();
         var random = new Random(HashCode.Combine(workspaceId, now.UtcTicks));
