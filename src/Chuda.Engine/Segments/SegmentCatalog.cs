@@ -165,9 +165,7 @@ public sealed class SegmentCatalog(IChudaStore store)
                 old.TryGetValue(g.Key, out var same) && same.InOrder.Count == g.Count() && g.All(d => same.ByKey.TryGetValue(d.Key, out var c) && c.Definition == d)
                     ? same
                     : WorkspaceSegments.Compile(g));
-            var changed = next.Count != old.Count || all.Any(d =>
-                !old.TryGetValue(d.WorkspaceId, out var ws) || !ws.ByKey.TryGetValue(d.Key, out var s) || s.Definition != d)
-                || old.Values.Sum(w => w.InOrder.Count) != all.Count;
+            var changed = next.Count != old.Count || next.Any(kv => !old.TryGetValue(kv.Key, out var was) || !ReferenceEquals(was, kv.Value));
             _byWorkspace = next;
             if (changed) Changed?.Invoke();
         }
