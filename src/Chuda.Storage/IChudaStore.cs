@@ -109,6 +109,9 @@ public interface IChudaStore : IAsyncDisposable
     /// <summary>The segments a profile is a member of, ascending by key.</summary>
     Task<IReadOnlyList<Membership>> GetProfileMembershipsAsync(long workspaceId, long profileId, CancellationToken cancellationToken);
 
+    /// <summary>The segment keys each of the given profiles is a member of (profiles with none are absent), in one query.</summary>
+    Task<IReadOnlyDictionary<long, IReadOnlySet<long>>> GetMembershipsAsync(long workspaceId, IReadOnlyCollection<long> profileIds, CancellationToken cancellationToken);
+
     /// <summary>Recorded membership changes with seq greater than <paramref name="afterSeq"/>, ascending by seq; of one segment
     /// or of all segments of the workspace when <paramref name="key"/> is null.</summary>
     Task<IReadOnlyList<SegmentChange>> GetSegmentChangesAsync(long workspaceId, long? key, long afterSeq, int limit, CancellationToken cancellationToken);

@@ -359,6 +359,12 @@ public abstract partial class StoreComplianceTests
         Assert.True(seg.Key < other.Key);
         Assert.Equal([new Membership(seg.Key, T0.AddMinutes(4)), new Membership(other.Key, T0)], await Store.GetProfileMembershipsAsync(ws.Id, ps[0].Id, Ct));
         Assert.Empty(await Store.GetProfileMembershipsAsync(ws.Id + 100, ps[0].Id, Ct));
+        var bulk = await Store.GetMembershipsAsync(ws.Id, [ps[0].Id, ps[1].Id, ps[0].Id, ps[4].Id + 1000], Ct);
+        Assert.Equal([ps[0].Id, ps[1].Id], bulk.Keys.Order());
+        Assert.Equal([seg.Key, other.Key], bulk[ps[0].Id].Order());
+        Assert.Equal([seg.Key], bulk[ps[1].Id]);
+        Assert.Empty(await Store.GetMembershipsAsync(ws.Id + 100, [ps[0].Id], Ct));
+        Assert.Empty(await Store.GetMembershipsAsync(ws.Id, [], Ct));
         await Assert.ThrowsAnyAsync<ArgumentException>(() => Store.GetSegmentMembersAsync(ws.Id, seg.Key, 0, 0, Ct));
     }
 

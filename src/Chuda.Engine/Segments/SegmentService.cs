@@ -205,11 +205,11 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
             var ids = page.Select(p => p.Id).ToList();
             var kinds = deps.Reachability.Count == 0 ? new Dictionary<long, IReadOnlySet<string>>()
                 : await store.GetIdentityKindsAsync(workspaceId, ids, ct);
+            var allMemberships = deps.Segments.Count == 0 ? null : await store.GetMembershipsAsync(workspaceId, ids, ct);
             var undecided = new List<(ProfileRecord Profile, Func<string, bool> IsMemberOf)>();
             foreach (var profile in page)
             {
-                var memberships = deps.Segments.Count == 0 ? null
-                    : (await store.GetProfileMembershipsAsync(workspaceId, profile.Id, ct)).Select(m => m.SegmentKey).ToHashSet();
+                var memberships = allMemberships?.GetValueOrDefault(profile.Id);
                 bool IsMemberOf(string id) => memberships is not null && segments.ById.TryGetValue(id, out var s) && memberships.Contains(s.Key);
                 // Traits, tags and the like first: most profiles are decided without reading their history.
                 var decided = SegmentEvaluator.EvaluateWithoutEvents(rule, SegmentFacts.Build(profile, kinds.GetValueOrDefault(profile.Id), (IEnumerable<EventFact>)[]), now, IsMemberOf);

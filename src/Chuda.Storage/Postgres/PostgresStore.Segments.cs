@@ -234,6 +234,25 @@ public sealed partial class PostgresStore
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    public async Task<IReadOnlyDictionary<long, IReadOnlySet<long>>> GetMembershipsAsync(long workspaceId, IReadOnlyCollection<long> profileIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(profileIds);
+        var result = new Dictionary<long, IReadOnlySet<long>>();
+        if (profileIds.Count == 0) return result;
+        await using var command = _dataSource.CreateCommand(
+            "SELECT profile_id, segment_key FROM segment_members WHERE workspace_id = $1 AND profile_id = ANY($2)");
+        command.Parameters.Add(P(workspaceId));
+        command.Parameters.Add(P(profileIds.Distinct().ToArray()));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var profileId = reader.GetInt64(0);
+            if (!result.TryGetValue(profileId, out var keys)) result[profileId] = keys = new HashSet<long>();
+            ((HashSet<long>)keys).Add(reader.GetInt64(1));
+        }
+        return result;
+    }
+
     public async Task<IReadOnlyList<Membership>> GetProfileMembershipsAsync(long workspaceId, long profileId, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand(

@@ -103,9 +103,10 @@ internal sealed class SqliteCommands(SqliteConnection connection) : IDisposable
 
     public SqliteCommand LoadIdentityKinds => field ??= Create(LoadIdentityKindsSql, IdsParameters);
 
-    public SqliteCommand LoadMemberships => field ??= Create(
-        "SELECT profile_id, segment_key, since FROM segment_members WHERE workspace_id = $w AND profile_id IN (SELECT value FROM json_each($ids))",
-        IdsParameters);
+    public const string LoadMembershipsSql =
+        "SELECT profile_id, segment_key, since FROM segment_members WHERE workspace_id = $w AND profile_id IN (SELECT value FROM json_each($ids))";
+
+    public SqliteCommand LoadMemberships => field ??= Create(LoadMembershipsSql, IdsParameters);
 
     public SqliteCommand LoadChecks => field ??= Create(
         "SELECT profile_id, due_at FROM segment_checks WHERE workspace_id = $w AND profile_id IN (SELECT value FROM json_each($ids))",

@@ -197,6 +197,26 @@ public sealed partial class SqliteStore
         return Task.FromResult((long)command.ExecuteScalar()!);
     }
 
+    public Task<IReadOnlyDictionary<long, IReadOnlySet<long>>> GetMembershipsAsync(long workspaceId, IReadOnlyCollection<long> profileIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(profileIds);
+        var result = new Dictionary<long, IReadOnlySet<long>>();
+        if (profileIds.Count == 0) return Task.FromResult<IReadOnlyDictionary<long, IReadOnlySet<long>>>(result);
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = SqliteCommands.LoadMembershipsSql;
+        command.Parameters.AddWithValue("$w", workspaceId);
+        command.Parameters.AddWithValue("$ids", SegmentStoreValues.IdsJson(profileIds));
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var profileId = reader.GetInt64(0);
+            if (!result.TryGetValue(profileId, out var keys)) result[profileId] = keys = new HashSet<long>();
+            ((HashSet<long>)keys).Add(reader.GetInt64(1));
+        }
+        return Task.FromResult<IReadOnlyDictionary<long, IReadOnlySet<long>>>(result);
+    }
+
     public Task<IReadOnlyList<Membership>> GetProfileMembershipsAsync(long workspaceId, long profileId, CancellationToken cancellationToken)
     {
         using var connection = OpenReader();
