@@ -50,6 +50,7 @@ public sealed class ProfileBatchProcessor(
                 ChangeTags t => batch.ApplyTags(t),
                 PatchTraits p => batch.ApplyTraits(p),
                 RecheckSegments r => batch.ApplyRecheck(r),
+                PartitionBarrier => CommandOutcome.Applied,
                 EraseProfile => throw new ArgumentException("Erasures run in a transaction of their own.", nameof(commands)),
                 _ => throw new ArgumentException($"Unknown command {commands[i].GetType().Name}.", nameof(commands)),
             };
@@ -485,6 +486,9 @@ public sealed class ProfileBatchProcessor(
             foreach (var group in touched.GroupBy(kv => kv.Key.Ws))
             {
                 var ws = group.Key;
+                var snapshot = catalog.For(ws);
+                // Without segments, only a fired re-check has something to do (clear it): keep ingest free of the rest.
+                if (snapshot.IsEmpty && group.All(t => t.Value.TimeDue is null)) continue;
                 var profiles = new Dictionary<long, (ProfileRecord, SegmentTouch)>();
                 foreach (var ((_, id), touch) in group)
                 {
@@ -493,7 +497,6 @@ public sealed class ProfileBatchProcessor(
                 var mergedAway = _merges.Where(m => m.Ws == ws)
                     .Select(m => (m.From, Resolve(ws, m.Into), (IReadOnlyCollection<long>)_mergedMemberships.GetValueOrDefault((ws, m.From), [])))
                     .ToList();
-                var snapshot = catalog.For(ws);
                 var survivors = mergedAway.Select(m => m.Item2).ToHashSet();
                 var uncacheable = profiles.Keys.Where(id => survivors.Contains(id) || _profiles[(ws, id)].IsNew).ToHashSet();
                 var history = new HistoryInput(cache, historyMaxEvents,

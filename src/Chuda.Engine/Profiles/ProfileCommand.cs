@@ -55,6 +55,17 @@ public sealed record RecheckSegments(long WorkspaceId, long ProfileId, int Routi
     public override int? KnownRoutingHash => RoutingHash;
 }
 
+/// <summary>
+/// Does nothing, on one partition: when it completes, every command queued on that partition before it has committed.
+/// See <see cref="ProfilePartitions.BarrierAsync"/>.
+/// </summary>
+public sealed record PartitionBarrier(long WorkspaceId, int Partition) : ProfileCommand(WorkspaceId)
+{
+    public override string RoutingKey => "#barrier";
+
+    public override int? KnownRoutingHash => Partition;
+}
+
 /// <summary>The outcome of one command.</summary>
 public abstract record CommandOutcome
 {

@@ -91,6 +91,10 @@ public sealed class ProfilePartitions : IHostedService, IAsyncDisposable
         return completion.Task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>Completes once every command accepted before the call, on every partition, has committed (or failed).</summary>
+    public Task BarrierAsync(long workspaceId, CancellationToken cancellationToken) =>
+        SubmitAsync([.. Enumerable.Range(0, _queues.Length).Select(p => (ProfileCommand)new PartitionBarrier(workspaceId, p))], cancellationToken);
+
     private void Enqueue(int partition, WorkItem item)
     {
         if (!_queues[partition].Writer.TryWrite(item))

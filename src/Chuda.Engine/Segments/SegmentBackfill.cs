@@ -100,6 +100,9 @@ public sealed class SegmentBackfill : BackgroundService
         foreach (var s in segments.Where(s => s.BackfillCursor == 0))
             SegmentLog.BackfillStarted(_logger, s.Id, s.WorkspaceId, s.Version, s.BackfillTotal);
         var workspaceId = segments[0].WorkspaceId;
+        // A batch that read the segments before these were saved may still be committing new profiles (with ids the
+        // walk could already have passed): wait for every partition to get past it; later batches evaluate them live.
+        await _partitions.BarrierAsync(workspaceId, ct);
         var cursor = segments.Min(s => s.BackfillCursor);
         while (state.Count > 0)
         {
