@@ -444,18 +444,22 @@ public sealed partial class SqliteStore : IChudaStore
             return command;
         }
 
-        public Task<IReadOnlySet<string>> FindExistingMessageIdsAsync(long workspaceId, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken)
+        public Task<IReadOnlySet<string>> FindExistingMessageIdsAsync(long workspaceId, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken) =>
+            Task.FromResult(FindExisting(_commands.FindMessageId, workspaceId, messageIds));
+
+        /// <summary>Of <paramref name="values"/>, those a (workspace, value) point lookup finds.</summary>
+        private IReadOnlySet<string> FindExisting(SqliteCommand lookup, long workspaceId, IEnumerable<string> values)
         {
             var found = new HashSet<string>(StringComparer.Ordinal);
-            var command = Use(_commands.FindMessageId);
+            var command = Use(lookup);
             var ps = command.Parameters;
             ps[0].Value = workspaceId;
-            foreach (var id in messageIds)
+            foreach (var value in values)
             {
-                ps[1].Value = id;
-                if (command.ExecuteScalar() is not null) found.Add(id);
+                ps[1].Value = value;
+                if (command.ExecuteScalar() is not null) found.Add(value);
             }
-            return Task.FromResult<IReadOnlySet<string>>(found);
+            return found;
         }
 
         public Task<IReadOnlyDictionary<IdentityKey, long>> ResolveAsync(long workspaceId, IReadOnlyCollection<IdentityKey> keys, CancellationToken cancellationToken)
@@ -587,19 +591,8 @@ public sealed partial class SqliteStore : IChudaStore
             return Task.CompletedTask;
         }
 
-        public Task<IReadOnlySet<string>> FindSuppressionsAsync(long workspaceId, IReadOnlyCollection<string> hashes, CancellationToken cancellationToken)
-        {
-            var found = new HashSet<string>(StringComparer.Ordinal);
-            var command = Use(_commands.FindSuppression);
-            var ps = command.Parameters;
-            ps[0].Value = workspaceId;
-            foreach (var hash in hashes)
-            {
-                ps[1].Value = hash;
-                if (command.ExecuteScalar() is not null) found.Add(hash);
-            }
-            return Task.FromResult<IReadOnlySet<string>>(found);
-        }
+        public Task<IReadOnlySet<string>> FindSuppressionsAsync(long workspaceId, IReadOnlyCollection<string> hashes, CancellationToken cancellationToken) =>
+            Task.FromResult(FindExisting(_commands.FindSuppression, workspaceId, hashes));
 
         public Task<ErasureCounts> EraseProfileAsync(long workspaceId, long profileId, IReadOnlyCollection<SuppressionRow> suppressions, CancellationToken cancellationToken)
         {
