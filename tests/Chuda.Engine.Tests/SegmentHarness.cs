@@ -19,11 +19,13 @@ namespace Chuda.Engine.Tests;
 internal sealed class SegmentHarness : IAsyncDisposable
 {
     private readonly string _dataPath;
+    private readonly bool _durable;
     private int _messages;
 
-    private SegmentHarness(string dataPath, FakeTimeProvider time)
+    private SegmentHarness(string dataPath, FakeTimeProvider time, bool durable)
     {
         _dataPath = dataPath;
+        _durable = durable;
         Time = time;
     }
 
@@ -41,27 +43,29 @@ internal sealed class SegmentHarness : IAsyncDisposable
 
     public SegmentService Service { get; private set; } = null!;
 
+    public WorkspaceDirectory Directory { get; private set; } = null!;
+
     public Workspace Workspace { get; private set; } = null!;
 
-    public static async Task<SegmentHarness> StartAsync(string dataPath, FakeTimeProvider time)
+    /// <param name="durable">False: SQLite without fsync on commit, for tests that commit thousands of times.</param>
+    public static async Task<SegmentHarness> StartAsync(string dataPath, FakeTimeProvider time, bool durable = true)
     {
-        var h = new SegmentHarness(dataPath, time);
+        var h = new SegmentHarness(dataPath, time, durable);
         await h.OpenAsync();
-        var directory = new WorkspaceDirectory(h.Store, time, new EngineOptions());
-        h.Workspace = (await directory.CreateAsync("w", false, null, null, CancellationToken.None)).Workspace;
+        h.Workspace = (await h.Directory.CreateAsync("w", false, null, null, CancellationToken.None)).Workspace;
         return h;
     }
 
     private async Task OpenAsync()
     {
-        Store = await StoreFactory.OpenAsync(new StoreOptions(null, _dataPath), CancellationToken.None);
+        Store = await StoreFactory.OpenAsync(new StoreOptions(null, _dataPath) { SqliteSynchronousFull = _durable }, CancellationToken.None);
         await Store.MigrateAsync(CancellationToken.None);
         var options = new EngineOptions();
-        var directory = new WorkspaceDirectory(Store, Time, options);
+        Directory = new WorkspaceDirectory(Store, Time, options);
         Catalog = new SegmentCatalog(Store);
         await Catalog.RefreshAsync(CancellationToken.None);
         var segmentOptions = new SegmentOptions();
-        Partitions = new ProfilePartitions(Store, directory, options, NullLogger<ProfilePartitions>.Instance, Time, Catalog);
+        Partitions = new ProfilePartitions(Store, Directory, options, NullLogger<ProfilePartitions>.Instance, Time, Catalog);
         await Partitions.StartAsync(CancellationToken.None);
         Scheduler = new SegmentScheduler(Store, Partitions, Catalog, Time, NullLogger<SegmentScheduler>.Instance, segmentOptions);
         Backfill = new SegmentBackfill(Store, Partitions, Catalog, Time, NullLogger<SegmentBackfill>.Instance, segmentOptions);

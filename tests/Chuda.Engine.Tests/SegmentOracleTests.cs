@@ -7,10 +7,8 @@ using Chuda.Domain.Segments;
 using Chuda.Domain.Workspaces;
 using Chuda.Engine.Profiles;
 using Chuda.Engine.Segments;
-using Chuda.Engine.Workspaces;
 using Chuda.Storage;
 using Chuda.Testing;
-using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace Chuda.Engine.Tests;
@@ -37,36 +35,16 @@ public sealed class SegmentOracleTests(ITestOutputHelper output) : IAsyncLifetim
 
     private readonly TempDirectory _data = new(Directory.Exists("/dev/shm") ? "/dev/shm/chuda-oracle" : "chuda-oracle");
     private readonly FakeTimeProvider _time = new(Starts[0]);
-    private IChudaStore _store = null!;
-    private WorkspaceDirectory _directory = null!;
-    private SegmentCatalog _catalog = null!;
-    private ProfilePartitions _partitions = null!;
-    private SegmentScheduler _scheduler = null!;
-    private SegmentBackfill _backfill = null!;
-    private SegmentService _service = null!;
+    private SegmentHarness _h = null!;
     private int _messages;
     private IReadOnlyList<SegmentChange> _lastChanges = [];
     private readonly Dictionary<string, int> _causes = new(StringComparer.Ordinal);
 
-    public async Task InitializeAsync()
-    {
-        _store = await StoreFactory.OpenAsync(new StoreOptions(null, _data.Path) { SqliteSynchronousFull = false }, CancellationToken.None);
-        await _store.MigrateAsync(CancellationToken.None);
-        var options = new EngineOptions();
-        _directory = new WorkspaceDirectory(_store, _time, options);
-        _catalog = new SegmentCatalog(_store);
-        var segmentOptions = new SegmentOptions();
-        _partitions = new ProfilePartitions(_store, _directory, options, NullLogger<ProfilePartitions>.Instance, _time, _catalog);
-        await _partitions.StartAsync(CancellationToken.None);
-        _scheduler = new SegmentScheduler(_store, _partitions, _catalog, _time, NullLogger<SegmentScheduler>.Instance, segmentOptions);
-        _backfill = new SegmentBackfill(_store, _partitions, _catalog, _time, NullLogger<SegmentBackfill>.Instance, segmentOptions);
-        _service = new SegmentService(_store, _catalog, _time, segmentOptions);
-    }
+    public async Task InitializeAsync() => _h = await SegmentHarness.StartAsync(_data.Path, _time, durable: false);
 
     public async Task DisposeAsync()
     {
-        await _partitions.StopAsync(CancellationToken.None);
-        await _store.DisposeAsync();
+        await _h.DisposeAsync();
         _data.Dispose();
     }
 
@@ -101,7 +79,7 @@ public sealed class SegmentOracleTests(ITestOutputHelper output) : IAsyncLifetim
         // Cases start near a daylight-saving change (one year later every four cases, as the clock only moves forward).
         var start = Starts[(seed / 7919 - 1) % Starts.Length].AddYears((seed / 7919 - 1) / Starts.Length).AddMinutes(random.Next(-90, 90));
         if (start > _time.GetUtcNow()) _time.SetUtcNow(start);
-        var ws = (await _directory.CreateAsync("o" + seed.ToString(CultureInfo.InvariantCulture), false, null, null, CancellationToken.None)).Workspace;
+        var ws = (await _h.Directory.CreateAsync("o" + seed.ToString(CultureInfo.InvariantCulture), false, null, null, CancellationToken.None)).Workspace;
         var gen = new RuleGen(random);
 
         // Some segments exist before any data (live path only); more are added mid-way (backfill path).
@@ -113,7 +91,7 @@ public sealed class SegmentOracleTests(ITestOutputHelper output) : IAsyncLifetim
             var rule = gen.Rule(2, created == 0 ? [] : [.. Enumerable.Range(0, created).Select(i => "s" + i.ToString(CultureInfo.InvariantCulture))]);
             log.Add($"segment {id}: {rule}");
             using var doc = JsonDocument.Parse(rule);
-            await _service.CreateAsync(ws.Id, new SegmentInput(id, id, null, doc.RootElement.Clone()), CancellationToken.None);
+            await _h.Service.CreateAsync(ws.Id, new SegmentInput(id, id, null, doc.RootElement.Clone()), CancellationToken.None);
             created++;
         }
         var upfront = random.Next(1, segmentCount + 1);
@@ -128,7 +106,7 @@ public sealed class SegmentOracleTests(ITestOutputHelper output) : IAsyncLifetim
             {
                 await AddSegmentAsync();
                 log.Add("backfill");
-                await _backfill.RunPendingAsync(CancellationToken.None);
+                await _h.Backfill.RunPendingAsync(CancellationToken.None);
             }
             else if (choice < 50)
             {
@@ -140,30 +118,30 @@ public sealed class SegmentOracleTests(ITestOutputHelper output) : IAsyncLifetim
                 var tag = random.Next(2) == 0 ? "vip" : "churned";
                 var add = random.Next(2) == 0;
                 log.Add($"{(add ? "tag" : "untag")} {user} {tag}");
-                await _partitions.SubmitAsync([new ChangeTags(ws.Id, new IdentityKey(IdentityKinds.UserId, user), add ? [tag] : [], add ? [] : [tag])], CancellationToken.None);
+                await _h.Partitions.SubmitAsync([new ChangeTags(ws.Id, new IdentityKey(IdentityKinds.UserId, user), add ? [tag] : [], add ? [] : [tag])], CancellationToken.None);
             }
             else if (choice < 75)
             {
                 // Step to one tick before the next re-check: nothing may have changed yet. Then onto it.
-                var next = await _store.GetNextSegmentCheckDueAsync(CancellationToken.None);
+                var next = await _h.Store.GetNextSegmentCheckDueAsync(CancellationToken.None);
                 if (next is { } due && due > _time.GetUtcNow() && due - _time.GetUtcNow() < TimeSpan.FromDays(30))
                 {
                     _time.SetUtcNow(due - TimeSpan.FromTicks(1));
                     log.Add($"clock → {_time.GetUtcNow():O} (one tick before a re-check)");
-                    await _scheduler.FireDueAsync(CancellationToken.None);
+                    await _h.Scheduler.FireDueAsync(CancellationToken.None);
                     await VerifyAsync(ws, log);
                     checkedSteps++;
                     _time.SetUtcNow(due);
                     log.Add($"clock → {due:O} (re-check due)");
                 }
-                await _scheduler.FireDueAsync(CancellationToken.None);
+                await _h.Scheduler.FireDueAsync(CancellationToken.None);
             }
             else
             {
                 var by = gen.Advance();
                 _time.Advance(by);
                 log.Add($"clock +{by} → {_time.GetUtcNow():O}");
-                await _scheduler.FireDueAsync(CancellationToken.None);
+                await _h.Scheduler.FireDueAsync(CancellationToken.None);
             }
             await VerifyAsync(ws, log);
             checkedSteps++;
@@ -173,7 +151,7 @@ public sealed class SegmentOracleTests(ITestOutputHelper output) : IAsyncLifetim
         _lastChanges = [];
         // Keep the catalog small for the next cases (deleting also checks that a referenced segment goes last).
         for (var i = created - 1; i >= 0; i--)
-            Assert.True(await _service.DeleteAsync(ws.Id, "s" + i.ToString(CultureInfo.InvariantCulture), CancellationToken.None));
+            Assert.True(await _h.Service.DeleteAsync(ws.Id, "s" + i.ToString(CultureInfo.InvariantCulture), CancellationToken.None));
         return checkedSteps;
     }
 
@@ -182,7 +160,7 @@ public sealed class SegmentOracleTests(ITestOutputHelper output) : IAsyncLifetim
         log.Add("send " + json);
         var parsed = SegmentParser.ParseLine(Encoding.UTF8.GetBytes(json), _time.GetUtcNow(), () => "unused", "");
         Assert.True(parsed.IsValid, string.Join("; ", parsed.Errors));
-        await _partitions.SubmitAsync([new IngestMessage(ws.Id, Assert.Single(parsed.Messages))], CancellationToken.None);
+        await _h.Partitions.SubmitAsync([new IngestMessage(ws.Id, Assert.Single(parsed.Messages))], CancellationToken.None);
     }
 
     /// <summary>Every profile's stored membership equals every rule evaluated from scratch on the stored data now.</summary>
@@ -190,21 +168,21 @@ public sealed class SegmentOracleTests(ITestOutputHelper output) : IAsyncLifetim
     {
         var ct = CancellationToken.None;
         var now = _time.GetUtcNow();
-        await _catalog.RefreshAsync(ct);
-        var segments = _catalog.For(ws.Id);
-        var profiles = await _store.GetProfilesAsync(ws.Id, 0, 1000, ct);
+        await _h.Catalog.RefreshAsync(ct);
+        var segments = _h.Catalog.For(ws.Id);
+        var profiles = await _h.Store.GetProfilesAsync(ws.Id, 0, 1000, ct);
         if (profiles.Count == 0) return;
         var ids = profiles.Select(p => p.Id).ToList();
         var all = EventNameFilter.For(["A", "B", "C"]);
-        var events = (await _store.GetEventsForProfilesAsync(ws.Id, ids, all, ct)).GroupBy(e => e.ProfileId).ToDictionary(g => g.Key, g => g.ToList());
-        var kinds = await _store.GetIdentityKindsAsync(ws.Id, ids, ct);
+        var events = (await _h.Store.GetEventsForProfilesAsync(ws.Id, ids, all, ct)).GroupBy(e => e.ProfileId).ToDictionary(g => g.Key, g => g.ToList());
+        var kinds = await _h.Store.GetIdentityKindsAsync(ws.Id, ids, ct);
         foreach (var profile in profiles)
         {
             var facts = SegmentFacts.Build(profile, kinds.GetValueOrDefault(profile.Id), events.GetValueOrDefault(profile.Id) ?? []);
             var expected = new Dictionary<string, bool>(StringComparer.Ordinal);
             foreach (var s in segments.InOrder)
                 expected[s.Id] = SegmentEvaluator.Evaluate(s.Rule, facts, now, other => expected[other]);
-            var stored = (await _store.GetProfileMembershipsAsync(ws.Id, profile.Id, ct)).Select(m => m.SegmentKey).ToHashSet();
+            var stored = (await _h.Store.GetProfileMembershipsAsync(ws.Id, profile.Id, ct)).Select(m => m.SegmentKey).ToHashSet();
             foreach (var s in segments.InOrder)
             {
                 var actual = stored.Contains(s.Key);
@@ -216,12 +194,12 @@ public sealed class SegmentOracleTests(ITestOutputHelper output) : IAsyncLifetim
             }
         }
         // Every recorded change of a profile that still exists is consistent: entries − exits = membership (0 or 1).
-        var changes = await _store.GetSegmentChangesAsync(ws.Id, null, 0, 100_000, ct);
+        var changes = await _h.Store.GetSegmentChangesAsync(ws.Id, null, 0, 100_000, ct);
         _lastChanges = changes;
         foreach (var g in changes.Where(c => ids.Contains(c.ProfileId)).GroupBy(c => (c.SegmentKey, c.ProfileId)))
         {
             var balance = g.Sum(c => c.Entered ? 1 : -1);
-            var member = (await _store.GetProfileMembershipsAsync(ws.Id, g.Key.ProfileId, ct)).Any(m => m.SegmentKey == g.Key.SegmentKey);
+            var member = (await _h.Store.GetProfileMembershipsAsync(ws.Id, g.Key.ProfileId, ct)).Any(m => m.SegmentKey == g.Key.SegmentKey);
             Assert.True(balance == (member ? 1 : 0), $"changes of segment {g.Key.SegmentKey} for profile {g.Key.ProfileId} do not add up to its membership");
         }
     }
