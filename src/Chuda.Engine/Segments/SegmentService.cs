@@ -174,7 +174,7 @@ public sealed partial class SegmentService(IChudaStore store, SegmentCatalog cat
     private static string Rebase(string rulePath, string prefix) => rulePath == "$" ? prefix : prefix + rulePath[1..];
 
     /// <summary>The clock at the store's precision (milliseconds), so what an edit returns equals what a read returns.</summary>
-    private DateTimeOffset Now() => DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds());
+    private DateTimeOffset Now() => SegmentStage.TruncateToMillisecond(time.GetUtcNow());
 
     private static bool JsonEquals(string a, string b)
     {
