@@ -8,7 +8,7 @@ namespace Chuda.Storage;
 /// A store that forwards every call to another one; override what a decorator changes (timing, fault injection,
 /// tracing), as <c>DelegatingHandler</c> does for HTTP. Wrap transactions with <see cref="DelegatingProfileTransaction"/>.
 /// </summary>
-public abstract class DelegatingStore(IChudaStore inner) : IChudaStore
+public abstract partial class DelegatingStore(IChudaStore inner) : IChudaStore
 {
     protected IChudaStore Inner { get; } = inner;
 
@@ -57,7 +57,7 @@ public abstract class DelegatingStore(IChudaStore inner) : IChudaStore
 }
 
 /// <summary>A transaction that forwards every call to another one; override what a decorator changes.</summary>
-public abstract class DelegatingProfileTransaction(IProfileTransaction inner) : IProfileTransaction
+public abstract partial class DelegatingProfileTransaction(IProfileTransaction inner) : IProfileTransaction
 {
     protected IProfileTransaction Inner { get; } = inner;
 

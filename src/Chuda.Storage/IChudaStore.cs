@@ -12,7 +12,7 @@ namespace Chuda.Storage;
 /// them (see docs/architecture.md); reads may come from anywhere.
 /// </para>
 /// </summary>
-public interface IChudaStore : IAsyncDisposable
+public partial interface IChudaStore : IAsyncDisposable
 {
     /// <summary><c>sqlite</c> or <c>postgresql</c>.</summary>
     string Kind { get; }
@@ -140,7 +140,7 @@ public interface IChudaStore : IAsyncDisposable
 /// A partition's unit of work over one batch. Reads see the transaction's own writes. Disposing without
 /// <see cref="CommitAsync"/> rolls everything back. A transaction is used by one thread at a time.
 /// </summary>
-public interface IProfileTransaction : IAsyncDisposable
+public partial interface IProfileTransaction : IAsyncDisposable
 {
     /// <summary>Of <paramref name="messageIds"/>, those already stored for the workspace (retained as long as the store keeps them, also after erasure).</summary>
     Task<IReadOnlySet<string>> FindExistingMessageIdsAsync(long workspaceId, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken);

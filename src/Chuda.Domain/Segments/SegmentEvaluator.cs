@@ -37,6 +37,32 @@ public static class SegmentEvaluator
         return next is { } t && t <= DateTimeOffset.MaxValue.UtcTicks ? new DateTimeOffset(t, TimeSpan.Zero) : null;
     }
 
+    /// <summary>Whether an event (its name as rules see it, and its properties) matches an event matcher.</summary>
+    public static bool Matches(EventMatcher matcher, string eventName, JsonElement properties)
+    {
+        ArgumentNullException.ThrowIfNull(matcher);
+        return string.Equals(matcher.Event, eventName, StringComparison.Ordinal)
+            && Matching.Passes(matcher, new EventFact(eventName, default, properties));
+    }
+
+    /// <summary>Whether a properties object passes every property filter (date filters compare with <paramref name="now"/>).</summary>
+    public static bool PassesFilters(IReadOnlyList<PropertyFilter> filters, JsonElement properties, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(filters);
+        foreach (var f in filters)
+        {
+            if (!Matching.Test(f.Comparison, properties, f.Path, now.UtcTicks)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The value at a dotted path of a JSON object (<c>address.city</c>); false when a step is missing.</summary>
+    public static bool TryGetPath(JsonElement root, string path, out JsonElement value)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return Matching.TryGetPath(root, path, out value);
+    }
+
     /// <summary>Whether the profile's bucket key falls in a random bucket.</summary>
     public static bool InBucket(RandomBucketCondition bucket, string bucketKey)
     {

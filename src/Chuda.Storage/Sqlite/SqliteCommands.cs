@@ -9,7 +9,7 @@ namespace Chuda.Storage.Sqlite;
 /// The writer connection's prepared statements, created once and reused by every transaction (SQLite keeps
 /// them compiled, so a batch is a loop of bind + step).
 /// </summary>
-internal sealed class SqliteCommands(SqliteConnection connection) : IDisposable
+internal sealed partial class SqliteCommands(SqliteConnection connection) : IDisposable
 {
     public const string ProfileColumns =
         "id, workspace_id, user_id, routing_hash, traits, tags, timezone, locale, suppressed, first_seen, last_seen, version";

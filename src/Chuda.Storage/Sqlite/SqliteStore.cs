@@ -588,6 +588,12 @@ public sealed partial class SqliteStore : IChudaStore
             command.ExecuteNonQuery();
             command.CommandText = "DELETE FROM segment_checks WHERE workspace_id = $w AND profile_id = $from";
             command.ExecuteNonQuery();
+            // Journeys follow the person: instances and what they produced move to the survivor.
+            foreach (var table in JourneyProfileTables)
+            {
+                command.CommandText = $"UPDATE {table} SET profile_id = $into WHERE workspace_id = $w AND profile_id = $from";
+                command.ExecuteNonQuery();
+            }
             return Task.CompletedTask;
         }
 
@@ -613,6 +619,11 @@ public sealed partial class SqliteStore : IChudaStore
                 command.ExecuteNonQuery();
                 command.CommandText = "DELETE FROM segment_checks WHERE workspace_id = $w AND profile_id = $p";
                 command.ExecuteNonQuery();
+                foreach (var table in JourneyProfileTables)
+                {
+                    command.CommandText = $"DELETE FROM {table} WHERE workspace_id = $w AND profile_id = $p";
+                    command.ExecuteNonQuery();
+                }
             }
             var added = 0;
             var insert = Use(_commands.InsertSuppression);
