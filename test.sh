@@ -20,12 +20,15 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # ---- 2. npm packages for real protocol peers (lock file, offline-safe after first install) --------
-if [ -f tests/peers/package-lock.json ]; then
-  if [ ! -d tests/peers/node_modules ] || [ tests/peers/package-lock.json -nt tests/peers/node_modules/.package-lock.json ]; then
-    log "npm ci (tests/peers)"
-    (cd tests/peers && npm ci --no-audit --no-fund --loglevel=error)
+# tests/peers: @segment/analytics-node; tests/Chuda.Channels.Tests/peers: standardwebhooks (signature reference).
+for peers in tests/peers tests/Chuda.Channels.Tests/peers; do
+  if [ -f "$peers/package-lock.json" ]; then
+    if [ ! -d "$peers/node_modules" ] || [ "$peers/package-lock.json" -nt "$peers/node_modules/.package-lock.json" ]; then
+      log "npm ci ($peers)"
+      (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
   fi
-fi
+done
 
 # ---- 3. a throw-away PostgreSQL cluster on loopback --------------------------------------------
 pgbin="$(dirname "$(compgen -G "/usr/lib/postgresql/*/bin/initdb" | sort -V | tail -n 1)")"
