@@ -5,6 +5,7 @@ using Chuda.Domain.Ingestion;
 using Chuda.Domain.Profiles;
 using Chuda.Domain.Segments;
 using Chuda.Domain.Workspaces;
+using Chuda.Engine.Journeys;
 using Chuda.Engine.Profiles;
 using Chuda.Engine.Segments;
 using Chuda.Engine.Workspaces;
@@ -45,6 +46,18 @@ internal sealed class SegmentHarness : IAsyncDisposable
 
     public WorkspaceDirectory Directory { get; private set; } = null!;
 
+    public JourneyCatalog Journeys { get; private set; } = null!;
+
+    public JourneyScheduler Timers { get; private set; } = null!;
+
+    public JourneyRunner Runner { get; private set; } = null!;
+
+    public JourneyService JourneyService { get; private set; } = null!;
+
+    public WebhookDispatcher Webhooks { get; private set; } = null!;
+
+    public JourneyOptions JourneyOptions { get; set; } = new() { WebhookAllowedNetworks = ["127.0.0.0/8"] };
+
     public Workspace Workspace { get; private set; } = null!;
 
     /// <param name="durable">False: SQLite without fsync on commit, for tests that commit thousands of times.</param>
@@ -65,8 +78,15 @@ internal sealed class SegmentHarness : IAsyncDisposable
         Catalog = new SegmentCatalog(Store);
         await Catalog.RefreshAsync(CancellationToken.None);
         var segmentOptions = new SegmentOptions();
-        Partitions = new ProfilePartitions(Store, Directory, options, NullLogger<ProfilePartitions>.Instance, Time, Catalog);
+        Journeys = new JourneyCatalog(Store);
+        await Journeys.RefreshAsync(CancellationToken.None);
+        Partitions = new ProfilePartitions(Store, Directory, options, NullLogger<ProfilePartitions>.Instance, Time, Catalog, Journeys, JourneyOptions);
         await Partitions.StartAsync(CancellationToken.None);
+        Timers = new JourneyScheduler(Store, Partitions, Journeys, Time, NullLogger<JourneyScheduler>.Instance, JourneyOptions);
+        Runner = new JourneyRunner(Store, Partitions, Journeys, Catalog, Time, NullLogger<JourneyRunner>.Instance, JourneyOptions);
+        JourneyService = new JourneyService(Store, Journeys, Catalog, Partitions, Time, JourneyOptions);
+        Webhooks = new WebhookDispatcher(Store, Journeys, Time, NullLogger<WebhookDispatcher>.Instance,
+            NullLogger<Chuda.Channels.Webhooks.WebhookClient>.Instance, JourneyOptions);
         Scheduler = new SegmentScheduler(Store, Partitions, Catalog, Time, NullLogger<SegmentScheduler>.Instance, segmentOptions);
         Backfill = new SegmentBackfill(Store, Partitions, Catalog, Time, NullLogger<SegmentBackfill>.Instance, segmentOptions);
         Service = new SegmentService(Store, Catalog, Time, segmentOptions);
@@ -118,12 +138,44 @@ internal sealed class SegmentHarness : IAsyncDisposable
         return await Store.GetSegmentChangesAsync(Workspace.Id, segment!.Key, 0, 10_000, CancellationToken.None);
     }
 
-    /// <summary>Moves the clock to <paramref name="at"/> and fires what is due, as the scheduler's loop would.</summary>
+    /// <summary>Moves the clock to <paramref name="at"/> and fires what is due (segment re-checks, journey runs and timers),
+    /// as the schedulers' loops would.</summary>
     public async Task AdvanceToAsync(DateTimeOffset at)
     {
         Time.SetUtcNow(at);
         await Scheduler.FireDueAsync(CancellationToken.None);
+        await Runner.RunDueAsync(CancellationToken.None);
+        await Timers.FireDueAsync(CancellationToken.None);
+        await Scheduler.FireDueAsync(CancellationToken.None);
     }
+
+    /// <summary>Advances the clock in steps of at most <paramref name="step"/> up to <paramref name="until"/>, firing what comes due
+    /// at each instant a timer is due (so every timer fires at its own due time, as in production).</summary>
+    public async Task RunUntilAsync(DateTimeOffset until)
+    {
+        while (true)
+        {
+            var nextTimer = await Store.GetNextJourneyTimerDueAsync(CancellationToken.None);
+            var nextCheck = await Store.GetNextSegmentCheckDueAsync(CancellationToken.None);
+            var nextRun = (await Store.ListJourneysAsync(null, CancellationToken.None)).Where(j => j.NextRunAt is not null).Select(j => j.NextRunAt!.Value)
+                .DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
+            var next = new[] { nextTimer ?? DateTimeOffset.MaxValue, nextCheck ?? DateTimeOffset.MaxValue, nextRun }.Min();
+            if (next > until) break;
+            await AdvanceToAsync(next > Time.GetUtcNow() ? next : Time.GetUtcNow());
+        }
+        if (Time.GetUtcNow() < until) await AdvanceToAsync(until);
+    }
+
+    /// <summary>Creates and publishes a journey from its JSON definition.</summary>
+    public async Task<Chuda.Domain.Journeys.JourneyRecord> PublishJourneyAsync(string id, string definitionJson)
+    {
+        using var doc = JsonDocument.Parse(definitionJson);
+        await JourneyService.CreateAsync(Workspace.Id, id, doc.RootElement.Clone(), "test", CancellationToken.None);
+        return (await JourneyService.PublishAsync(Workspace.Id, id, null, false, "test", CancellationToken.None)).Journey;
+    }
+
+    public async Task<IReadOnlyList<Chuda.Domain.Journeys.SendRequest>> SendsAsync(string? userId = null) =>
+        await Store.GetSendRequestsAsync(Workspace.Id, userId is null ? null : await ProfileIdAsync(userId), null, 0, 100_000, CancellationToken.None);
 
     public async ValueTask DisposeAsync()
     {

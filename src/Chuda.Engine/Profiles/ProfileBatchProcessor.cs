@@ -4,6 +4,9 @@ using Chuda.Domain.Ingestion;
 using Chuda.Domain.Profiles;
 using Chuda.Domain.Segments;
 using Chuda.Domain.Workspaces;
+using System.Text.Json;
+using Chuda.Domain.Journeys;
+using Chuda.Engine.Journeys;
 using Chuda.Engine.Segments;
 using Chuda.Storage;
 
@@ -22,8 +25,12 @@ public sealed class ProfileBatchProcessor(
     Func<long, CancellationToken, ValueTask<Workspace>> workspaces,
     SegmentCatalog? segments = null,
     TimeProvider? time = null,
-    int segmentHistoryMaxEvents = 500)
+    int segmentHistoryMaxEvents = 500,
+    JourneyCatalog? journeys = null,
+    JourneyOptions? journeyOptions = null)
 {
+    private readonly JourneyOptions _journeyOptions = journeyOptions ?? new JourneyOptions();
+
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     private const int IdBlock = 256;
@@ -38,7 +45,7 @@ public sealed class ProfileBatchProcessor(
         IReadOnlyList<ProfileCommand> commands, int partition, int partitionCount, PartitionCache cache, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
-        var batch = new Batch(tx, partition, partitionCount, cache, segments, _time.GetUtcNow(), segmentHistoryMaxEvents);
+        var batch = new Batch(tx, partition, partitionCount, cache, segments, _time.GetUtcNow(), segmentHistoryMaxEvents, journeys, _journeyOptions);
         await batch.LoadAsync(commands, workspaces, cancellationToken);
 
         var outcomes = new CommandOutcome[commands.Count];
@@ -50,6 +57,8 @@ public sealed class ProfileBatchProcessor(
                 ChangeTags t => batch.ApplyTags(t),
                 PatchTraits p => batch.ApplyTraits(p),
                 RecheckSegments r => batch.ApplyRecheck(r),
+                FireJourneyTimer f => batch.ApplyTimer(f),
+                EnterJourney e => batch.ApplyEntry(e),
                 PartitionBarrier => CommandOutcome.Applied,
                 EraseProfile => throw new ArgumentException("Erasures run in a transaction of their own.", nameof(commands)),
                 _ => throw new ArgumentException($"Unknown command {commands[i].GetType().Name}.", nameof(commands)),
@@ -60,6 +69,8 @@ public sealed class ProfileBatchProcessor(
         await tx.CommitAsync(cancellationToken);
         batch.Committed();
         if (batch.EarliestCheck is { } due) segments?.OnCheckScheduled(due); // after the commit, so the scheduler can see the row
+        if (batch.EarliestTimer is { } timer) journeys?.OnTimerScheduled(timer);
+        if (batch.QueuedWebhooks) journeys?.OnWebhooksQueued();
         return outcomes;
     }
 
@@ -111,8 +122,24 @@ public sealed class ProfileBatchProcessor(
     }
 
     private sealed class Batch(IProfileTransaction tx, int partition, int partitionCount, PartitionCache cache, SegmentCatalog? segments,
-        DateTimeOffset now, int historyMaxEvents)
+        DateTimeOffset now, int historyMaxEvents, JourneyCatalog? journeys, JourneyOptions journeyOptions) : IBatchProfiles
     {
+        private readonly Dictionary<long, JourneyInput> _journeyInputs = [];
+        private readonly List<SegmentChange> _segmentChanges = [];
+        private readonly HashSet<(long Ws, long Id)> _journeyUpdated = [];
+        private bool _mergesEvaluated;
+
+        /// <summary>The earliest journey timer this batch set.</summary>
+        public DateTimeOffset? EarliestTimer { get; private set; }
+
+        public bool QueuedWebhooks { get; private set; }
+
+        private JourneyInput JourneyInputFor(long ws)
+        {
+            if (!_journeyInputs.TryGetValue(ws, out var input)) _journeyInputs[ws] = input = new JourneyInput();
+            return input;
+        }
+
         private readonly List<(long Ws, long Id, WorkspaceSegments Segments, EventFact[] Facts)> _histories = [];
         private readonly Dictionary<(long Ws, long Id), SegmentTouch> _touches = [];
         private readonly Dictionary<(long Ws, long Id), long[]> _mergedMemberships = [];
@@ -164,6 +191,15 @@ public sealed class ProfileBatchProcessor(
                             break;
                         case RecheckSegments recheck:
                             byId.Add(recheck.ProfileId);
+                            break;
+                        case FireJourneyTimer timer:
+                            byId.Add(timer.ProfileId);
+                            break;
+                        case EnterJourney { Target: { } target }:
+                            keys.Add(target);
+                            break;
+                        case EnterJourney { ProfileId: { } pid }:
+                            byId.Add(pid);
                             break;
                     }
                 }
@@ -421,6 +457,73 @@ public sealed class ProfileBatchProcessor(
             return CommandOutcome.Applied;
         }
 
+        public CommandOutcome ApplyTimer(FireJourneyTimer command)
+        {
+            var ws = command.WorkspaceId;
+            if (!_profiles.TryGetValue((ws, command.ProfileId), out var profile) || profile.MergedAway) return CommandOutcome.NotFound;
+            if (ForeignHome(profile) is { } home) return new Forward(home);
+            JourneyInputFor(ws).Timers.Add(command);
+            return CommandOutcome.Applied;
+        }
+
+        public CommandOutcome ApplyEntry(EnterJourney command)
+        {
+            var ws = command.WorkspaceId;
+            ProfileState? profile = command.Target is { } target
+                ? Find(ws, target)
+                : _profiles.GetValueOrDefault((ws, command.ProfileId!.Value));
+            if (profile is null || profile.MergedAway) return CommandOutcome.NotFound;
+            if (ForeignHome(profile) is { } home) return new Forward(home);
+            var outcome = new JourneyEntryOutcome();
+            JourneyInputFor(ws).Entries.Add((command, profile.Id, outcome));
+            return outcome;
+        }
+
+        public ProfileRecord? Get(long workspaceId, long profileId) =>
+            _profiles.TryGetValue((workspaceId, Resolve(workspaceId, profileId)), out var state) && !state.MergedAway ? state.Record : null;
+
+        public void Update(long workspaceId, long profileId, UpdateProfileStep step)
+        {
+            if (!_profiles.TryGetValue((workspaceId, Resolve(workspaceId, profileId)), out var state) || state.MergedAway) return;
+            var record = state.Record;
+            var touch = Touch(workspaceId, state);
+            if (step.SetJson is { } set)
+            {
+                using var doc = JsonDocument.Parse(set);
+                record = record with { TraitsJson = TraitMerge.Merge(record.TraitsJson, doc.RootElement) };
+                touch.AddTraitKeys(doc.RootElement);
+            }
+            foreach (var path in step.Unset)
+            {
+                using var doc = JsonDocument.Parse(UnsetPatch(path));
+                record = record with { TraitsJson = TraitMerge.Merge(record.TraitsJson, doc.RootElement) };
+                touch.AddTraitKeys(doc.RootElement);
+            }
+            if (step.AddTags.Count > 0 || step.RemoveTags.Count > 0)
+            {
+                var tags = new SortedSet<string>(record.Tags, StringComparer.Ordinal);
+                foreach (var tag in step.AddTags) tags.Add(tag);
+                foreach (var tag in step.RemoveTags) tags.Remove(tag);
+                record = record with { Tags = [.. tags] };
+                touch.Tags.UnionWith(step.AddTags);
+                touch.Tags.UnionWith(step.RemoveTags);
+            }
+            state.Record = record;
+            state.Dirty = true;
+            _journeyUpdated.Add((workspaceId, state.Id));
+        }
+
+        /// <summary>A traits patch that sets the dotted path to null (TraitMerge unsets nulls).</summary>
+        private static string UnsetPatch(string path)
+        {
+            var parts = path.Split('.');
+            var sb = new System.Text.StringBuilder();
+            foreach (var part in parts) sb.Append('{').Append(JsonSerializer.Serialize(part)).Append(':');
+            sb.Append("null");
+            sb.Append('}', parts.Length);
+            return sb.ToString();
+        }
+
         private SegmentTouch Touch(long ws, ProfileState profile)
         {
             if (!_touches.TryGetValue((ws, profile.Id), out var touch)) _touches[(ws, profile.Id)] = touch = new SegmentTouch();
@@ -455,6 +558,7 @@ public sealed class ProfileBatchProcessor(
             // Segments read the batch's events and merges (the transaction sees its own writes); a membership change
             // bumps the profile's version, so two writers can never both record it.
             if (segments is not null) await EvaluateSegmentsAsync(segments, ct);
+            if (journeys is not null) await RunJourneysAsync(journeys, ct);
             var upserts = new List<ProfileRecord>();
             foreach (var state in _profiles.Values)
             {
@@ -464,9 +568,79 @@ public sealed class ProfileBatchProcessor(
             if (upserts.Count > 0) await tx.UpsertProfilesAsync(upserts, ct);
         }
 
+        /// <summary>
+        /// Journeys see the batch's events, the segment changes it caused, trait changes, due timers and entries. Profile
+        /// updates made by journey steps are evaluated against segments in a further round (and their segment changes
+        /// against journeys), at most <see cref="MaxJourneyRounds"/> rounds per batch.
+        /// </summary>
+        private async Task RunJourneysAsync(JourneyCatalog catalog, CancellationToken ct)
+        {
+            foreach (var e in _events)
+            {
+                var input = JourneyInputFor(e.WorkspaceId);
+                if (!input.Events.TryGetValue(e.ProfileId, out var list)) input.Events[e.ProfileId] = list = [];
+                list.Add(e);
+            }
+            foreach (var c in _segmentChanges) JourneyInputFor(c.WorkspaceId).SegmentChanges.Add(c);
+            AddTraitKeys(_touches);
+            for (var round = 0; round < MaxJourneyRounds && _journeyInputs.Count > 0; round++)
+            {
+                foreach (var (ws, input) in _journeyInputs)
+                {
+                    var snapshot = catalog.For(ws);
+                    if (!snapshot.HasJourneys || input.IsEmpty) continue;
+                    var stage = new JourneyStage(tx, ws, snapshot, segments?.For(ws) ?? WorkspaceSegments.Empty, this, now, partition,
+                        journeyOptions.LateTolerance);
+                    await stage.RunAsync(input, ct);
+                    if (stage.EarliestTimer is { } t && (EarliestTimer is not { } e || t < e)) EarliestTimer = t;
+                    QueuedWebhooks |= stage.QueuedWebhooks;
+                }
+                _journeyInputs.Clear();
+                if (_journeyUpdated.Count == 0 || segments is null) break;
+                // Journey steps changed profiles: their segments, then journeys again with what that changed.
+                var updated = _journeyUpdated.ToList();
+                _journeyUpdated.Clear();
+                var touches = updated.Where(k => _touches.ContainsKey(k)).ToDictionary(k => k, k => _touches[k]);
+                _touches.Clear();
+                _segmentChanges.Clear();
+                foreach (var (k, t) in touches) _touches[k] = t;
+                await EvaluateSegmentsAsync(segments, ct);
+                foreach (var c in _segmentChanges) JourneyInputFor(c.WorkspaceId).SegmentChanges.Add(c);
+                AddTraitKeys(touches);
+            }
+        }
+
+        private const int MaxJourneyRounds = 3;
+
+        private void AddTraitKeys(IReadOnlyDictionary<(long Ws, long Id), SegmentTouch> touches)
+        {
+            foreach (var ((ws, id), touch) in touches)
+            {
+                var survivor = Resolve(ws, id);
+                if (!_profiles.TryGetValue((ws, survivor), out var state) || state.MergedAway) continue;
+                HashSet<string> keys;
+                if (touch.All)
+                {
+                    using var doc = JsonDocument.Parse(state.Record.TraitsJson);
+                    keys = doc.RootElement.ValueKind == JsonValueKind.Object ? [.. doc.RootElement.EnumerateObject().Select(p => p.Name)] : [];
+                }
+                else
+                {
+                    keys = [.. touch.TraitKeys];
+                }
+                if (keys.Count == 0) continue;
+                var input = JourneyInputFor(ws);
+                if (!input.TraitKeys.TryGetValue(survivor, out var set)) input.TraitKeys[survivor] = set = new HashSet<string>(StringComparer.Ordinal);
+                set.UnionWith(keys);
+            }
+        }
+
         private async Task EvaluateSegmentsAsync(SegmentCatalog catalog, CancellationToken ct)
         {
-            if (_touches.Count == 0 && _merges.Count == 0) return;
+            // Merges are recorded once, in the first round (journey rounds only re-evaluate what journey steps changed).
+            var merges = _mergesEvaluated ? [] : _merges;
+            _mergesEvaluated = true;
+            if (_touches.Count == 0 && merges.Count == 0) return;
             // Fold what happened to merged-away profiles into their survivors.
             var touched = new Dictionary<(long Ws, long Id), SegmentTouch>();
             foreach (var ((ws, id), touch) in _touches)
@@ -477,7 +651,7 @@ public sealed class ProfileBatchProcessor(
                 if (touch.All) into.MarkAll(touch.AllCause ?? ChangeCauses.Created);
                 into.AbsorbMerged(touch);
             }
-            foreach (var (ws, _, _, into) in _merges)
+            foreach (var (ws, _, _, into) in merges)
             {
                 var survivor = Resolve(ws, into);
                 if (!touched.TryGetValue((ws, survivor), out var t)) touched[(ws, survivor)] = t = new SegmentTouch();
@@ -494,7 +668,7 @@ public sealed class ProfileBatchProcessor(
                 {
                     if (_profiles.TryGetValue((ws, id), out var state) && !state.MergedAway) profiles[id] = (state.Record, touch);
                 }
-                var mergedAway = _merges.Where(m => m.Ws == ws)
+                var mergedAway = merges.Where(m => m.Ws == ws)
                     .Select(m => (m.From, Resolve(ws, m.Into), (IReadOnlyCollection<long>)_mergedMemberships.GetValueOrDefault((ws, m.From), [])))
                     .ToList();
                 var survivors = mergedAway.Select(m => m.Item2).ToHashSet();
@@ -503,7 +677,7 @@ public sealed class ProfileBatchProcessor(
                     profiles.Keys.ToDictionary(id => id, id => _profiles[(ws, id)].LoadedVersion), uncacheable,
                     _events.Where(e => e.WorkspaceId == ws).GroupBy(e => e.ProfileId).ToDictionary(g => g.Key, g => g.ToList()));
                 var changed = await SegmentStage.RunAsync(tx, ws, snapshot, profiles, mergedAway, now,
-                    due => EarliestCheck = EarliestCheck is { } e && e <= due ? e : due, history, ct);
+                    due => EarliestCheck = EarliestCheck is { } e && e <= due ? e : due, history, ct, _segmentChanges);
                 foreach (var (id, facts) in history.Pending) _histories.Add((ws, id, snapshot, facts));
                 foreach (var id in changed) _profiles[(ws, id)].Dirty = true;
             }

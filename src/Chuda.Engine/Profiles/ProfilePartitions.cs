@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Chuda.Domain.Profiles;
+using Chuda.Engine.Journeys;
 using Chuda.Engine.Segments;
 using Chuda.Engine.Workspaces;
 using Chuda.Storage;
@@ -31,14 +32,14 @@ public sealed class ProfilePartitions : IHostedService, IAsyncDisposable
     private volatile bool _accepting;
 
     public ProfilePartitions(IChudaStore store, WorkspaceDirectory workspaces, EngineOptions options, ILogger<ProfilePartitions> logger, TimeProvider time,
-        SegmentCatalog? segments = null)
+        SegmentCatalog? segments = null, JourneyCatalog? journeys = null, JourneyOptions? journeyOptions = null)
     {
         options.Validate();
         _store = store;
         _options = options;
         _logger = logger;
         _time = time;
-        _processor = new ProfileBatchProcessor(store, workspaces.GetAsync, segments, time, options.SegmentHistoryMaxEvents);
+        _processor = new ProfileBatchProcessor(store, workspaces.GetAsync, segments, time, options.SegmentHistoryMaxEvents, journeys, journeyOptions);
         var count = options.Partitions ?? Math.Max(1, Math.Min(store.MaxWriterPartitions, Environment.ProcessorCount));
         count = Math.Min(count, store.MaxWriterPartitions);
         _queues = new Channel<WorkItem>[count];

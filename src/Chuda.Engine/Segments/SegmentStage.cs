@@ -70,7 +70,8 @@ internal static class SegmentStage
         DateTimeOffset now,
         Action<DateTimeOffset> checkScheduled,
         HistoryInput history,
-        CancellationToken ct)
+        CancellationToken ct,
+        List<SegmentChange>? applied = null)
     {
         var changedProfiles = new HashSet<long>();
         if (touched.Count == 0 && mergedAway.Count == 0) return changedProfiles;
@@ -147,6 +148,7 @@ internal static class SegmentStage
 
         if (changes.Count > 0) await tx.ApplySegmentChangesAsync(changes, ct);
         if (checks.Count > 0) await tx.SetSegmentChecksAsync(checks, ct);
+        applied?.AddRange(changes);
         return changedProfiles;
     }
 

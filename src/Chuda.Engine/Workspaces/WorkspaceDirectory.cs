@@ -10,7 +10,8 @@ namespace Chuda.Engine.Workspaces;
 public sealed record IssuedKeys(Workspace Workspace, string WriteKey, string AdminKey);
 
 /// <summary>Who a presented key belongs to.</summary>
-public sealed record Caller(Workspace Workspace, ApiKeyKind Kind, bool InstanceAdmin);
+/// <param name="KeyId">A stable, non-secret name for the key (<c>key_</c> + the first 12 hex digits of its hash), for audit logs and approvals.</param>
+public sealed record Caller(Workspace Workspace, ApiKeyKind Kind, bool InstanceAdmin, string KeyId = "");
 
 /// <summary>
 /// Workspaces and their API keys: creation, rotation and authentication. Secrets are random 160-bit strings and are
@@ -75,6 +76,18 @@ public sealed class WorkspaceDirectory(IChudaStore store, TimeProvider time, Eng
         return secret;
     }
 
+    /// <summary>Issues one more key of that kind for the workspace (others stay valid), returned once. A second admin key
+    /// is what approvals need: the approver must not be the key that asked.</summary>
+    public async Task<string> IssueKeyAsync(Workspace workspace, ApiKeyKind kind, CancellationToken cancellationToken)
+    {
+        var secret = NewSecret(kind == ApiKeyKind.Write ? "wk_" : "ak_");
+        await store.AddApiKeyAsync(new ApiKeyRecord(Hash(secret), workspace.Id, kind, false, time.GetUtcNow(), null), cancellationToken);
+        return secret;
+    }
+
+    /// <summary>The non-secret name of a key: <c>key_</c> + 12 hex digits of its hash.</summary>
+    public static string KeyIdOf(string hash) => "key_" + hash[..12];
+
     /// <summary>The caller a key belongs to, or null for unknown or revoked keys.</summary>
     public async ValueTask<Caller?> AuthenticateAsync(string? secret, CancellationToken cancellationToken)
     {
@@ -84,7 +97,7 @@ public sealed class WorkspaceDirectory(IChudaStore store, TimeProvider time, Eng
         var record = await store.FindApiKeyAsync(Hash(secret), cancellationToken);
         Caller? caller = null;
         if (record is { RevokedAt: null })
-            caller = new Caller(await GetAsync(record.WorkspaceId, cancellationToken), record.Kind, record.InstanceAdmin);
+            caller = new Caller(await GetAsync(record.WorkspaceId, cancellationToken), record.Kind, record.InstanceAdmin, KeyIdOf(record.Hash));
         if (_keys.Count > 10_000) _keys.Clear(); // bounded: unknown keys must not grow memory without limit
         _keys[secret] = (caller, now + options.KeyCacheTtl);
         return caller;
