@@ -36,7 +36,7 @@ internal sealed partial class SqliteCommands
         ("$ended", SqliteType.Integer), ("$u", SqliteType.Integer), ("$rev", SqliteType.Integer));
 
     public SqliteCommand UpdateInstance => field ??= Create(
-        "UPDATE journey_instances SET version = $v, profile_id = $p, status = $s, step_id = $step, step_entered_at = $sa, seq = $seq, " +
+        "UPDATE journey_instances SET version = $v, profile_id = $p, status = $s, step_id = $step, entered_at = $ea, step_entered_at = $sa, seq = $seq, " +
         "due_at = CASE WHEN held_due_at IS NOT NULL AND $due IS NOT NULL THEN NULL ELSE $due END, " +
         "held_due_at = CASE WHEN held_due_at IS NOT NULL AND $due IS NOT NULL THEN $due ELSE NULL END, " +
         "wait_event = $we, context = $ctx, end_reason = $er, ended_at = $ended, updated_at = $u, revision = $rev " +
@@ -44,7 +44,7 @@ internal sealed partial class SqliteCommands
         ("$id", SqliteType.Integer), ("$w", SqliteType.Integer), ("$v", SqliteType.Integer), ("$p", SqliteType.Integer),
         ("$s", SqliteType.Integer), ("$step", SqliteType.Text), ("$sa", SqliteType.Integer), ("$seq", SqliteType.Integer),
         ("$due", SqliteType.Integer), ("$we", SqliteType.Text), ("$ctx", SqliteType.Text), ("$er", SqliteType.Text),
-        ("$ended", SqliteType.Integer), ("$u", SqliteType.Integer), ("$rev", SqliteType.Integer));
+        ("$ended", SqliteType.Integer), ("$u", SqliteType.Integer), ("$rev", SqliteType.Integer), ("$ea", SqliteType.Integer));
 
     public SqliteCommand ReserveInstanceIds => field ??= Create(
         "UPDATE journey_instance_ids SET next = next + $n WHERE id = 1 RETURNING next - $n",

@@ -474,11 +474,11 @@ public sealed partial class SqliteStore
                 ps["$ended"].Value = Db(i.EndedAt);
                 ps["$u"].Value = StoreValues.ToMillis(i.UpdatedAt);
                 ps["$rev"].Value = i.Revision;
+                ps["$ea"].Value = StoreValues.ToMillis(i.EnteredAt);
                 if (insert)
                 {
                     ps["$j"].Value = i.JourneyKey;
                     ps["$h"].Value = i.RoutingHash;
-                    ps["$ea"].Value = StoreValues.ToMillis(i.EnteredAt);
                     ps["$ek"].Value = i.EntryKey;
                 }
                 if (command.ExecuteNonQuery() == 0)
