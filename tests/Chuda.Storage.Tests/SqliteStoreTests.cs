@@ -124,6 +124,30 @@ public sealed class SqliteStoreTests : StoreComplianceTests
         Assert.DoesNotContain("SCAN", scans, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("SELECT workspace_id, id, profile_id, routing_hash, due_at FROM journey_instances WHERE due_at IS NOT NULL AND due_at <= 5 AND status IN (0, 1) ORDER BY due_at, id LIMIT 10", "journey_instances_due (due_at>? AND due_at<?)")]
+    [InlineData("SELECT workspace_id, id, profile_id, routing_hash, due_at FROM journey_instances WHERE due_at IS NOT NULL AND due_at <= 5 AND (due_at > 3 OR (due_at = 3 AND id > 4)) AND status IN (0, 1) ORDER BY due_at, id LIMIT 10", "journey_instances_due (due_at>? AND due_at<?)")]
+    [InlineData("SELECT min(due_at) FROM journey_instances WHERE due_at IS NOT NULL AND status IN (0, 1)", "journey_instances_due")]
+    [InlineData("SELECT 1 FROM journey_instances WHERE journey_key = 1 AND profile_id = 2 AND entry_key = 'e'", "journey_instances_entry")]
+    [InlineData("SELECT journey_key, max(entered_at), max(status = 1) FROM journey_instances WHERE workspace_id = 1 AND profile_id = 2 AND status <> 0 GROUP BY journey_key", "journey_instances_profile (workspace_id=? AND profile_id=?)")]
+    [InlineData("SELECT id FROM journey_instances WHERE id = 1 AND workspace_id = 2", "INTEGER PRIMARY KEY")]
+    public async Task Journey_hot_queries_use_an_index_without_sorting(string sql, string index)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_directory.Path, "chuda.db")};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        var plan = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync(Ct))
+        {
+            while (await reader.ReadAsync(Ct)) plan.Add(reader.GetString(3));
+        }
+        var text = string.Join(" | ", plan);
+        Assert.Contains(index, text, StringComparison.Ordinal);
+        Assert.DoesNotContain("TEMP B-TREE", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("SCAN", text, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Synchronous_normal_can_be_chosen()
     {

@@ -15,7 +15,7 @@ namespace Chuda.Storage.Postgres;
 public sealed partial class PostgresStore : IChudaStore
 {
     private const long MigrationLockKey = 0x4348_5544_4100; // "CHUDA"
-    private const int ProfileIdChunk = 1024;
+    private const int IdChunk = 1024;
     private const int CopyThreshold = 256;
 
     internal const string ProfileColumns =
@@ -24,13 +24,14 @@ public sealed partial class PostgresStore : IChudaStore
     private readonly NpgsqlDataSource _dataSource;
     private readonly TimeProvider _time;
     private readonly IReadOnlyList<Migration> _migrations = Migrations.Load("Postgres");
-    private readonly SemaphoreSlim _idGate = new(1, 1);
-    private long _idNext;  // guarded by _idGate: [_idNext, _idLimit) is persisted as used, not yet handed out
-    private long _idLimit;
+    private readonly IdBlocks _profileIds;
+    private readonly IdBlocks _journeyInstanceIds;
 
     private PostgresStore(NpgsqlDataSource dataSource, int maxWriterPartitions, TimeProvider time)
     {
         _dataSource = dataSource;
+        _profileIds = new IdBlocks(dataSource, "profile_id", IdChunk);
+        _journeyInstanceIds = new IdBlocks(dataSource, "journey_instance_id", IdChunk);
         MaxWriterPartitions = maxWriterPartitions;
         _time = time;
     }
@@ -214,36 +215,8 @@ public sealed partial class PostgresStore : IChudaStore
         }
     }
 
-    /// <summary>
-    /// Hands out ids from a chunk that was taken from the counter row in its own autocommit statement (on another
-    /// connection), so the ids stay taken whatever happens to the batch.
-    /// </summary>
-    private async Task<long> ReserveProfileIdsAsync(int count, CancellationToken cancellationToken)
-    {
-        StoreValues.ValidateReservation(count);
-        await _idGate.WaitAsync(cancellationToken);
-        try
-        {
-            if (_idLimit - _idNext < count)
-            {
-                var chunk = Math.Max(count, ProfileIdChunk);
-                await using var command = _dataSource.CreateCommand(
-                    "UPDATE sequences SET next_value = next_value + $1 WHERE name = 'profile_id' RETURNING next_value");
-                command.Parameters.Add(P((long)chunk));
-                var limit = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-                var start = limit - chunk;
-                if (start != _idLimit) _idNext = start; // not contiguous: skip what was left (never reuse)
-                _idLimit = limit;
-            }
-            var first = _idNext;
-            _idNext += count;
-            return first;
-        }
-        finally
-        {
-            _idGate.Release();
-        }
-    }
+    /// <summary>Profile ids come in chunks taken in their own autocommit statements (see <see cref="IdBlocks"/>).</summary>
+    private Task<long> ReserveProfileIdsAsync(int count, CancellationToken cancellationToken) => _profileIds.ReserveAsync(count, cancellationToken);
 
     // ---- reads -----------------------------------------------------------------------------------
 
@@ -620,6 +593,9 @@ public sealed partial class PostgresStore : IChudaStore
                 "DELETE FROM segment_members WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(fromProfileId)));
             batch.BatchCommands.Add(BatchCommand(
                 "DELETE FROM segment_checks WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(fromProfileId)));
+            // Journeys follow the person: instances and what they produced move to the survivor.
+            foreach (var sql in MoveJourneyRowsSql)
+                batch.BatchCommands.Add(BatchCommand(sql, P(workspaceId), P(fromProfileId), P(intoProfileId)));
             await batch.ExecuteNonQueryAsync(cancellationToken);
             if (batch.BatchCommands[0].RecordsAffected == 0)
                 throw new ConcurrencyConflictException($"Profile {fromProfileId} is not at version {expectedFromVersion} (changed or deleted concurrently).");
@@ -661,6 +637,8 @@ public sealed partial class PostgresStore : IChudaStore
             batch.BatchCommands.Add(BatchCommand("DELETE FROM segment_members WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(profileId)));
             batch.BatchCommands.Add(BatchCommand("DELETE FROM segment_changes WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(profileId)));
             batch.BatchCommands.Add(BatchCommand("DELETE FROM segment_checks WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(profileId)));
+            foreach (var table in JourneyProfileTables)
+                batch.BatchCommands.Add(BatchCommand($"DELETE FROM {table} WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(profileId)));
             await batch.ExecuteNonQueryAsync(cancellationToken);
             var c = batch.BatchCommands;
             return new ErasureCounts(

@@ -46,9 +46,10 @@ internal sealed partial class SqliteCommands
         ("$due", SqliteType.Integer), ("$we", SqliteType.Text), ("$ctx", SqliteType.Text), ("$er", SqliteType.Text),
         ("$ended", SqliteType.Integer), ("$u", SqliteType.Integer), ("$rev", SqliteType.Integer), ("$ea", SqliteType.Integer));
 
+    /// <summary>Takes $n ids from the counter, starting no lower than $floor (past ids a rolled-back batch was given).</summary>
     public SqliteCommand ReserveInstanceIds => field ??= Create(
-        "UPDATE journey_instance_ids SET next = next + $n WHERE id = 1 RETURNING next - $n",
-        ("$n", SqliteType.Integer));
+        "UPDATE journey_instance_ids SET next = max(next, $floor) + $n WHERE id = 1 RETURNING next - $n",
+        ("$n", SqliteType.Integer), ("$floor", SqliteType.Integer));
 
     public SqliteCommand InsertSend => field ??= Create(
         "INSERT INTO send_requests (workspace_id, profile_id, journey_key, version, instance_id, step_id, seq, idempotency_key, template, " +

@@ -22,8 +22,45 @@ public sealed partial class SqliteStore
         "id, workspace_id, profile_id, journey_key, instance_id, step_id, seq, idempotency_key, url, method, headers, body, status, attempts, " +
         "next_attempt_at, last_status, last_error, created_at, updated_at";
 
+    /// <summary>Tables holding what a profile's journey instances produced.</summary>
+    private static readonly string[] JourneyOutputTables = ["send_requests", "tasks", "webhook_requests", "journey_conversions"];
+
     /// <summary>Tables holding a profile's journey state and output: moved on merge, deleted on erasure.</summary>
-    private static readonly string[] JourneyProfileTables = ["journey_instances", "send_requests", "tasks", "webhook_requests", "journey_conversions"];
+    private static readonly string[] JourneyProfileTables = ["journey_instances", .. JourneyOutputTables];
+
+    /// <summary>The next journey instance id not handed out by this store (guarded by the writer gate); see ReserveJourneyInstanceIdsAsync.</summary>
+    private long _instanceIdFloor;
+
+    /// <summary>
+    /// Moves a merged profile's journey rows to the survivor (<c>$w</c>, <c>$from</c>, <c>$into</c> bound on
+    /// <paramref name="command"/>). Its instances take the survivor's routing hash when the survivor is stored (their timers
+    /// then fire in the survivor's home partition); an instance whose entry key the survivor already used in that journey
+    /// (both entered the same broadcast run, say) gets a unique key, so the one-entry-per-key index holds and the merge goes
+    /// through; the survivor's entry keeps the key.
+    /// </summary>
+    private static void MoveJourneyRows(SqliteCommand command)
+    {
+        command.CommandText =
+            "UPDATE journey_instances SET profile_id = $into, " +
+            "routing_hash = coalesce((SELECT p.routing_hash FROM profiles p WHERE p.id = $into AND p.workspace_id = $w), routing_hash), " +
+            "entry_key = CASE WHEN EXISTS (SELECT 1 FROM journey_instances s WHERE s.journey_key = journey_instances.journey_key " +
+            $"AND s.profile_id = $into AND s.entry_key = journey_instances.entry_key) THEN entry_key || '{JourneyStoreValues.MergedEntryKeyInfix}' || id " +
+            "ELSE entry_key END " +
+            "WHERE workspace_id = $w AND profile_id = $from";
+        command.ExecuteNonQuery();
+        foreach (var table in JourneyOutputTables)
+        {
+            command.CommandText = $"UPDATE {table} SET profile_id = $into WHERE workspace_id = $w AND profile_id = $from";
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>A listing's page size: at least one (SQLite would read a negative LIMIT as none).</summary>
+    private static int Limit(int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return limit;
+    }
 
     private static object Db(DateTimeOffset? value) => value is { } v ? StoreValues.ToMillis(v) : DBNull.Value;
 
@@ -101,7 +138,7 @@ public sealed partial class SqliteStore
             return k;
         }, cancellationToken);
         if (key is null) throw new DuplicateNameException($"The workspace already has a journey '{journey.Id}'.");
-        return journey with { Key = key.Value };
+        return JourneyStoreValues.Normalize(journey) with { Key = key.Value };
     }
 
     private static void BindJourney(SqliteCommand command, JourneyRecord j)
@@ -200,22 +237,24 @@ public sealed partial class SqliteStore
     public Task<IReadOnlyList<JourneyTimer>> GetDueJourneyTimersAsync(DateTimeOffset now, int limit, DateTimeOffset? afterDue, long afterId, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        // Only open instances are timers: a closed one that kept a due time must not fire (again and again).
         var sql = afterDue is null
-            ? "SELECT workspace_id, id, profile_id, routing_hash, due_at FROM journey_instances WHERE due_at IS NOT NULL AND due_at <= $now ORDER BY due_at, id LIMIT $limit"
+            ? "SELECT workspace_id, id, profile_id, routing_hash, due_at FROM journey_instances WHERE due_at IS NOT NULL AND due_at <= $now " +
+              "AND status IN (0, 1) ORDER BY due_at, id LIMIT $limit"
             : "SELECT workspace_id, id, profile_id, routing_hash, due_at FROM journey_instances WHERE due_at IS NOT NULL AND due_at <= $now " +
-              "AND (due_at > $ad OR (due_at = $ad AND id > $ai)) ORDER BY due_at, id LIMIT $limit";
+              "AND (due_at > $ad OR (due_at = $ad AND id > $ai)) AND status IN (0, 1) ORDER BY due_at, id LIMIT $limit";
         return Task.FromResult<IReadOnlyList<JourneyTimer>>(Query(sql,
             r => new JourneyTimer(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt32(3), StoreValues.FromMillis(r.GetInt64(4))),
-            ("$now", StoreValues.ToMillis(now)), ("$limit", limit), ("$ad", afterDue is { } a ? StoreValues.ToMillis(a) : 0L), ("$ai", afterId)));
+            ("$now", StoreValues.ToMillis(now)), ("$limit", Limit(limit)), ("$ad", afterDue is { } a ? StoreValues.ToMillis(a) : 0L), ("$ai", afterId)));
     }
 
     public Task<DateTimeOffset?> GetNextJourneyTimerDueAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(Query("SELECT min(due_at) FROM journey_instances WHERE due_at IS NOT NULL", r => Time(r, 0)).FirstOrDefault());
+        Task.FromResult(Query("SELECT min(due_at) FROM journey_instances WHERE due_at IS NOT NULL AND status IN (0, 1)", r => Time(r, 0)).FirstOrDefault());
 
     public Task<IReadOnlyList<JourneyInstance>> GetProfileJourneyInstancesAsync(long workspaceId, long profileId, int limit, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<JourneyInstance>>(Query($"SELECT {SqliteCommands.InstanceColumns} FROM journey_instances " +
             "WHERE workspace_id = $w AND profile_id = $p ORDER BY entered_at DESC, id DESC LIMIT $limit", ReadInstance,
-            ("$w", workspaceId), ("$p", profileId), ("$limit", limit)));
+            ("$w", workspaceId), ("$p", profileId), ("$limit", Limit(limit))));
 
     public Task<JourneyInstance?> GetJourneyInstanceAsync(long workspaceId, long instanceId, CancellationToken cancellationToken) =>
         Task.FromResult(Query($"SELECT {SqliteCommands.InstanceColumns} FROM journey_instances WHERE workspace_id = $w AND id = $id", ReadInstance,
@@ -224,7 +263,7 @@ public sealed partial class SqliteStore
     public Task<IReadOnlyList<JourneyInstance>> GetOpenJourneyInstancesAsync(long workspaceId, long journeyKey, long afterId, int limit, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<JourneyInstance>>(Query($"SELECT {SqliteCommands.InstanceColumns} FROM journey_instances " +
             "WHERE journey_key = $j AND status IN (0, 1) AND id > $after AND workspace_id = $w ORDER BY id LIMIT $limit", ReadInstance,
-            ("$w", workspaceId), ("$j", journeyKey), ("$after", afterId), ("$limit", limit)));
+            ("$w", workspaceId), ("$j", journeyKey), ("$after", afterId), ("$limit", Limit(limit))));
 
     public Task<long> HoldJourneyTimersAsync(long workspaceId, long journeyKey, bool hold, DateTimeOffset resumeAt, CancellationToken cancellationToken) =>
         WithWriterAsync(connection =>
@@ -242,7 +281,7 @@ public sealed partial class SqliteStore
     public Task<IReadOnlyList<JourneyStat>> GetJourneyWaitingAsync(long workspaceId, long journeyKey, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<JourneyStat>>(Query(
             "SELECT version, step_id, CASE status WHEN 0 THEN 'scheduled' ELSE 'waiting' END, count(*) FROM journey_instances " +
-            "WHERE journey_key = $j AND status IN (0, 1) AND workspace_id = $w GROUP BY version, step_id, status ORDER BY version, step_id",
+            "WHERE journey_key = $j AND status IN (0, 1) AND workspace_id = $w GROUP BY version, step_id, status ORDER BY version, step_id, 3",
             r => new JourneyStat(r.GetInt32(0), r.GetString(1), r.GetString(2), r.GetInt64(3)), ("$w", workspaceId), ("$j", journeyKey)));
 
     public Task<IReadOnlyList<JourneyStat>> GetJourneyStatsAsync(long workspaceId, long journeyKey, CancellationToken cancellationToken) =>
@@ -256,14 +295,14 @@ public sealed partial class SqliteStore
             "SELECT workspace_id, journey_key, version, instance_id, profile_id, at, last_step, variants FROM journey_conversions " +
             "WHERE journey_key = $j AND instance_id > $after AND workspace_id = $w ORDER BY instance_id LIMIT $limit",
             r => new JourneyConversion(r.GetInt64(0), r.GetInt64(1), r.GetInt32(2), r.GetInt64(3), r.GetInt64(4), StoreValues.FromMillis(r.GetInt64(5)), r.GetString(6), r.GetString(7)),
-            ("$w", workspaceId), ("$j", journeyKey), ("$after", afterInstanceId), ("$limit", limit)));
+            ("$w", workspaceId), ("$j", journeyKey), ("$after", afterInstanceId), ("$limit", Limit(limit))));
 
     // ---- outgoing requests ------------------------------------------------------------------------------
 
     public Task<IReadOnlyList<SendRequest>> GetSendRequestsAsync(long workspaceId, long? profileId, long? journeyKey, long afterId, int limit, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<SendRequest>>(Query($"SELECT {SendColumns} FROM send_requests WHERE workspace_id = $w AND id > $after " +
             "AND ($p IS NULL OR profile_id = $p) AND ($j IS NULL OR journey_key = $j) ORDER BY id LIMIT $limit", ReadSend,
-            ("$w", workspaceId), ("$after", afterId), ("$p", profileId), ("$j", journeyKey), ("$limit", limit)));
+            ("$w", workspaceId), ("$after", afterId), ("$p", profileId), ("$j", journeyKey), ("$limit", Limit(limit))));
 
     public Task<IReadOnlyList<JourneyTask>> GetTasksAsync(long workspaceId, string? assignee, DateTimeOffset? dueBefore, string? status,
         DateTimeOffset? afterDue, long afterId, int limit, CancellationToken cancellationToken) =>
@@ -271,7 +310,7 @@ public sealed partial class SqliteStore
             "AND ($a IS NULL OR assignee = $a) AND ($db IS NULL OR due_at < $db) AND ($s IS NULL OR status = $s) " +
             "AND ($ad IS NULL OR due_at > $ad OR (due_at = $ad AND id > $ai)) ORDER BY due_at, id LIMIT $limit", ReadTask,
             ("$w", workspaceId), ("$a", assignee), ("$db", dueBefore is { } d ? StoreValues.ToMillis(d) : null), ("$s", status),
-            ("$ad", afterDue is { } a ? StoreValues.ToMillis(a) : null), ("$ai", afterId), ("$limit", limit)));
+            ("$ad", afterDue is { } a ? StoreValues.ToMillis(a) : null), ("$ai", afterId), ("$limit", Limit(limit))));
 
     public Task<bool> CompleteTaskAsync(long workspaceId, long taskId, DateTimeOffset at, CancellationToken cancellationToken) =>
         WithWriterAsync(connection =>
@@ -286,7 +325,7 @@ public sealed partial class SqliteStore
 
     public Task<IReadOnlyList<WebhookRequest>> GetDueWebhooksAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<WebhookRequest>>(Query($"SELECT {WebhookColumns} FROM webhook_requests WHERE status = 'pending' " +
-            "AND next_attempt_at <= $now ORDER BY next_attempt_at, id LIMIT $limit", ReadWebhook, ("$now", StoreValues.ToMillis(now)), ("$limit", limit)));
+            "AND next_attempt_at <= $now ORDER BY next_attempt_at, id LIMIT $limit", ReadWebhook, ("$now", StoreValues.ToMillis(now)), ("$limit", Limit(limit))));
 
     public Task<DateTimeOffset?> GetNextWebhookDueAsync(CancellationToken cancellationToken) =>
         Task.FromResult(Query("SELECT min(next_attempt_at) FROM webhook_requests WHERE status = 'pending'", r => Time(r, 0)).FirstOrDefault());
@@ -314,7 +353,7 @@ public sealed partial class SqliteStore
     public Task<IReadOnlyList<WebhookRequest>> GetWebhooksAsync(long workspaceId, long? journeyKey, long afterId, int limit, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<WebhookRequest>>(Query($"SELECT {WebhookColumns} FROM webhook_requests WHERE workspace_id = $w " +
             "AND ($j IS NULL OR journey_key = $j) AND id > $after ORDER BY id LIMIT $limit", ReadWebhook,
-            ("$w", workspaceId), ("$j", journeyKey), ("$after", afterId), ("$limit", limit)));
+            ("$w", workspaceId), ("$j", journeyKey), ("$after", afterId), ("$limit", Limit(limit))));
 
     // ---- triggers, audit, settings --------------------------------------------------------------------
 
@@ -349,7 +388,7 @@ public sealed partial class SqliteStore
         Task.FromResult<IReadOnlyList<AuditEntry>>(Query("SELECT workspace_id, seq, at, actor, action, target_type, target_id, detail FROM audit_log " +
             "WHERE workspace_id = $w AND seq > $after ORDER BY seq LIMIT $limit",
             r => new AuditEntry(r.GetInt64(0), r.GetInt64(1), StoreValues.FromMillis(r.GetInt64(2)), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), Text(r, 7)),
-            ("$w", workspaceId), ("$after", afterSeq), ("$limit", limit)));
+            ("$w", workspaceId), ("$after", afterSeq), ("$limit", Limit(limit))));
 
     public Task<IReadOnlyDictionary<string, string>> GetWorkspaceSettingsAsync(long workspaceId, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyDictionary<string, string>>(Query("SELECT name, value FROM workspace_settings WHERE workspace_id = $w",
@@ -376,7 +415,7 @@ public sealed partial class SqliteStore
             var command = Use(_commands.LoadOpenInstances);
             var list = new List<JourneyInstance>();
             command.Parameters[0].Value = workspaceId;
-            foreach (var id in profileIds)
+            foreach (var id in profileIds.Distinct()) // a profile named twice still has each instance once
             {
                 command.Parameters[1].Value = id;
                 using var reader = command.ExecuteReader();
@@ -428,6 +467,7 @@ public sealed partial class SqliteStore
 
         public Task<long> ReserveJourneyEntriesAsync(long workspaceId, long journeyKey, long count, long? cap, CancellationToken cancellationToken)
         {
+            ArgumentOutOfRangeException.ThrowIfNegative(count);
             using var command = Use(store._writer.CreateCommand());
             command.CommandText = "SELECT entries FROM journeys WHERE workspace_id = $w AND key = $k";
             command.Parameters.AddWithValue("$w", workspaceId);
@@ -446,9 +486,14 @@ public sealed partial class SqliteStore
         public Task<long> ReserveJourneyInstanceIdsAsync(int count, CancellationToken cancellationToken)
         {
             StoreValues.ValidateReservation(count);
+            // The counter advances inside the batch; should the batch roll back, the store remembers how far it got, and the
+            // next reservation starts past that (never reuse), as profile ids do.
             var command = Use(_commands.ReserveInstanceIds);
             command.Parameters[0].Value = count;
-            return Task.FromResult((long)command.ExecuteScalar()!);
+            command.Parameters[1].Value = store._instanceIdFloor;
+            var first = (long)command.ExecuteScalar()!;
+            store._instanceIdFloor = first + count;
+            return Task.FromResult(first);
         }
 
         public Task SaveJourneyInstancesAsync(IReadOnlyCollection<JourneyInstance> instances, CancellationToken cancellationToken)

@@ -589,11 +589,7 @@ public sealed partial class SqliteStore : IChudaStore
             command.CommandText = "DELETE FROM segment_checks WHERE workspace_id = $w AND profile_id = $from";
             command.ExecuteNonQuery();
             // Journeys follow the person: instances and what they produced move to the survivor.
-            foreach (var table in JourneyProfileTables)
-            {
-                command.CommandText = $"UPDATE {table} SET profile_id = $into WHERE workspace_id = $w AND profile_id = $from";
-                command.ExecuteNonQuery();
-            }
+            MoveJourneyRows(command);
             return Task.CompletedTask;
         }
 
