@@ -11,6 +11,9 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
           lookup  --store sqlite|postgres [--profiles 1000000] [--samples 20000]
           segments --store sqlite|postgres [--profiles 100000] [--events-per-profile 20] [--part recompute|incremental|membership|all]
                   [--incremental-events 200000] [--segments 100] [--submitters 16] [--recompute-passes 1]
+          quartz  --store sqlite|postgres [--triggers 20000] [--threads 10] [--batch 50] [--job insert|noop] [--max-seconds 300]
+                  [--sqlite-busy native|driver] [--sqlite-indexes]
+                  Quartz.NET 3.20.1 ADO.NET job store firing N one-off triggers due at once (the timer benchmark's peer)
           summarize FILE...   medians of the RESULT lines of several runs (bench/run.sh)
         PostgreSQL: --pg "Host=...;Username=...;Database=postgres" or env CHUDA_BENCH_PG (bench/run.sh starts a throw-away cluster).
         """);
@@ -25,6 +28,7 @@ return args[0] switch
     "memory" => await Memory.RunAsync(rest),
     "lookup" => await Lookup.RunAsync(rest),
     "segments" => await Segments.RunAsync(rest),
+    "quartz" => await QuartzBaseline.RunAsync(rest),
     "serve" => await Servers.ServeAsync(rest),
     "noop" => await Servers.NoopAsync(rest),
     _ => throw new ArgumentException($"Unknown scenario '{args[0]}'."),
