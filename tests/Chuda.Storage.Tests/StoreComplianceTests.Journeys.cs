@@ -214,11 +214,11 @@ public abstract partial class StoreComplianceTests
 
         var second = first with
         {
-            EnteredAt = T0, Version = 2, Status = InstanceStatus.Completed, StepId = "exit", StepEnteredAt = T0.AddDays(1), Seq = 5, DueAt = null,
+            EnteredAt = T0.AddHours(3), Version = 2, Status = InstanceStatus.Completed, StepId = "exit", StepEnteredAt = T0.AddDays(1), Seq = 5, DueAt = null,
             WaitEvent = null, ContextJson = """{"done":true}""", EndReason = "completed", EndedAt = T0.AddDays(1), UpdatedAt = T0.AddDays(1), Revision = 2,
         };
         await SaveInstancesAsync(second);
-        Assert.Equal(second, await Store.GetJourneyInstanceAsync(ws.Id, 101, Ct));
+        Assert.Equal(second, await Store.GetJourneyInstanceAsync(ws.Id, 101, Ct)); // entered_at too: a scheduled entry starts later
 
         // A revision that does not follow the stored one, an existing id, a missing instance, another workspace: conflicts.
         foreach (var bad in new[]

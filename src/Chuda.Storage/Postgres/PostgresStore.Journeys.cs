@@ -569,9 +569,9 @@ public sealed partial class PostgresStore
                 if (updates.Length > 0)
                 {
                     // As on SQLite: while the journey is paused (held_due_at set) a new due time is held too; no due time
-                    // clears the held one. journey_key, routing_hash, entered_at and entry_key never change.
+                    // clears the held one. entered_at moves when a scheduled entry starts; journey_key, routing_hash and entry_key never change.
                     batch.BatchCommands.Add(BatchCommand(
-                        "UPDATE journey_instances i SET version = u.v, profile_id = u.p, status = u.s, step_id = u.step, step_entered_at = u.sa, seq = u.seq, " +
+                        "UPDATE journey_instances i SET version = u.v, profile_id = u.p, status = u.s, step_id = u.step, entered_at = u.ea, step_entered_at = u.sa, seq = u.seq, " +
                         "due_at = CASE WHEN i.held_due_at IS NOT NULL AND u.due IS NOT NULL THEN NULL ELSE u.due END, " +
                         "held_due_at = CASE WHEN i.held_due_at IS NOT NULL AND u.due IS NOT NULL THEN u.due ELSE NULL END, " +
                         "wait_event = u.we, context = u.ctx, end_reason = u.er, ended_at = u.ended, updated_at = u.upd, revision = u.rev " +
