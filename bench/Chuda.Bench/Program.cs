@@ -14,6 +14,9 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
           quartz  --store sqlite|postgres [--triggers 20000] [--threads 10] [--batch 50] [--job insert|noop] [--max-seconds 300]
                   [--sqlite-busy native|driver] [--sqlite-indexes]
                   Quartz.NET 3.20.1 ADO.NET job store firing N one-off triggers due at once (the timer benchmark's peer)
+          journeys --store sqlite|postgres [--part burst|steady|event|quartz|all] [--timers 1000000] [--steady-rate 1000]
+                  [--steady-seconds 30] [--events 2000] [--quartz-triggers 10000]
+                  Timer firings (all due at once, and steady), event → next step latency, and Quartz.NET in the same run
           summarize FILE...   medians of the RESULT lines of several runs (bench/run.sh)
         PostgreSQL: --pg "Host=...;Username=...;Database=postgres" or env CHUDA_BENCH_PG (bench/run.sh starts a throw-away cluster).
         """);
@@ -29,6 +32,7 @@ return args[0] switch
     "lookup" => await Lookup.RunAsync(rest),
     "segments" => await Segments.RunAsync(rest),
     "quartz" => await QuartzBaseline.RunAsync(rest),
+    "journeys" => await Journeys.RunAsync(rest),
     "serve" => await Servers.ServeAsync(rest),
     "noop" => await Servers.NoopAsync(rest),
     _ => throw new ArgumentException($"Unknown scenario '{args[0]}'."),
