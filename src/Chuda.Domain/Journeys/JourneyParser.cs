@@ -473,6 +473,13 @@ public static class JourneyParser
                             "a wait needs exactly one of 'duration', 'until_time' (local time of day) and 'until_trait' (a date trait)");
                         return null;
                     }
+                    // Keys of another form would be silently ignored ("duration" with "at" is not "a day later at 10:00").
+                    var form = k.ContainsKey("duration") ? "duration" : k.ContainsKey("until_time") ? "until_time" : "until_trait";
+                    string[] foreign = form switch { "duration" => ["days", "offset", "at"], "until_time" => ["offset", "at"], _ => ["days"] };
+                    var stray = foreign.Where(k.ContainsKey).ToList();
+                    foreach (var key in stray)
+                        Error(Child(path, key), JourneyErrorCodes.UnknownKey, $"'{key}' does not apply to a wait with '{form}'");
+                    if (stray.Count > 0) return null;
                     if (k.ContainsKey("duration"))
                     {
                         var d = Duration(k, "duration", path);
