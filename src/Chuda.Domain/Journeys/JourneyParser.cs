@@ -571,6 +571,8 @@ public static class JourneyParser
                     }
                     if (variants.Select(v => v.Name).Distinct(StringComparer.Ordinal).Count() != variants.Count)
                         Error(vp, JourneyErrorCodes.InvalidValue, "variant names must be distinct");
+                    if (variants.Any(v => v.Name == "holdout"))
+                        Error(vp, JourneyErrorCodes.InvalidValue, "'holdout' is the hold-out group's name; give the variant another name");
                     return new SplitStep(id, variants, holdout);
                 }
                 case "send":

@@ -74,6 +74,9 @@ public sealed record WalkResult(
 /// </summary>
 public static class JourneyWalker
 {
+    /// <summary>The queue of a task whose assignee trait is empty and whose step names no queue.</summary>
+    public const string UnassignedQueue = "unassigned";
+
     /// <summary>Most steps one walk may run (the validator already refuses loops without a wait).</summary>
     public const int MaxStepsPerWalk = 1000;
 
@@ -139,7 +142,7 @@ public static class JourneyWalker
                     {
                         var variant = Pick(s, profile.BucketKey);
                         chosen[s.Id] = variant.Name;
-                        if (variant == s.Holdout && variant.Then is null)
+                        if (ReferenceEquals(variant, s.Holdout) && variant.Then is null)
                         {
                             counts.Add(new StepCount(step.Id, "completed"));
                             return End(step.Id, "holdout");
@@ -159,7 +162,8 @@ public static class JourneyWalker
                     {
                         var owner = t.AssigneeTrait is not null && SegmentEvaluator.TryGetPath(profile.Traits, t.AssigneeTrait, out var v)
                             && v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } o ? o : null;
-                        effects.Add(new TaskEffect(t.Id, ++seq, at, t, owner ?? t.Queue!, owner is null, at + t.DueIn));
+                        // No owner and no queue: the task still exists, as "unassigned", for whoever triages the list.
+                        effects.Add(new TaskEffect(t.Id, ++seq, at, t, owner ?? t.Queue ?? UnassignedQueue, owner is null, at + t.DueIn));
                         next = t.Then;
                         break;
                     }

@@ -12,6 +12,9 @@ internal interface IBatchProfiles
 {
     ProfileRecord? Get(long workspaceId, long profileId);
 
+    /// <summary>Loads the given profiles into the batch (timer firings do not load theirs unless the steps they run read it).</summary>
+    Task EnsureLoadedAsync(long workspaceId, IReadOnlyCollection<long> profileIds, CancellationToken ct);
+
     /// <summary>Applies an update step (traits, tags) to the profile in the batch, marking it for segment re-evaluation.</summary>
     void Update(long workspaceId, long profileId, UpdateProfileStep step);
 }
@@ -132,6 +135,15 @@ internal sealed class JourneyStage(
                 foreach (var (id, i) in await tx.LoadJourneyInstancesAsync(_ws, missing, ct)) _instances[id] = new Working(i, false);
             }
         }
+        // A timer's profile is read only if the steps it runs read it (most resumes go wait → send → wait).
+        var readers = new HashSet<long>();
+        foreach (var timer in input.Timers)
+        {
+            if (!_instances.TryGetValue(timer.InstanceId, out var w) || journeys.Find(w.Instance.JourneyKey) is not { } j) continue;
+            if (w.Instance.Status == InstanceStatus.Scheduled || Definition(j, w.Instance.Version) is not { } d || JourneyReads.ResumeReadsProfile(d, w.Instance.StepId))
+                readers.Add(timer.ProfileId);
+        }
+        if (readers.Count > 0) await _profiles.EnsureLoadedAsync(_ws, readers, ct);
         await PreloadFactsAsync(input, needOpen, ct);
 
         // 1. Timers, in due order.

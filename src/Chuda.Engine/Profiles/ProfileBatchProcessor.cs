@@ -192,9 +192,8 @@ public sealed class ProfileBatchProcessor(
                         case RecheckSegments recheck:
                             byId.Add(recheck.ProfileId);
                             break;
-                        case FireJourneyTimer timer:
-                            byId.Add(timer.ProfileId);
-                            break;
+                        case FireJourneyTimer:
+                            break; // the journey stage loads the profile only if the steps it runs read it
                         case EnterJourney { Target: { } target }:
                             keys.Add(target);
                             break;
@@ -460,8 +459,9 @@ public sealed class ProfileBatchProcessor(
         public CommandOutcome ApplyTimer(FireJourneyTimer command)
         {
             var ws = command.WorkspaceId;
-            if (!_profiles.TryGetValue((ws, command.ProfileId), out var profile) || profile.MergedAway) return CommandOutcome.NotFound;
-            if (ForeignHome(profile) is { } home) return new Forward(home);
+            if (_profiles.TryGetValue((ws, command.ProfileId), out var profile) && profile.MergedAway) return CommandOutcome.NotFound;
+            var home = partitionCount <= 1 ? partition : StableHash.Partition(command.RoutingHash, partitionCount);
+            if (home != partition) return new Forward(home);
             JourneyInputFor(ws).Timers.Add(command);
             return CommandOutcome.Applied;
         }
@@ -477,6 +477,12 @@ public sealed class ProfileBatchProcessor(
             var outcome = new JourneyEntryOutcome();
             JourneyInputFor(ws).Entries.Add((command, profile.Id, outcome));
             return outcome;
+        }
+
+        public async Task EnsureLoadedAsync(long workspaceId, IReadOnlyCollection<long> profileIds, CancellationToken ct)
+        {
+            var missing = profileIds.Where(id => !_profiles.ContainsKey((workspaceId, Resolve(workspaceId, id)))).ToHashSet();
+            if (missing.Count > 0) await LoadProfilesByIdAsync(workspaceId, missing, ct);
         }
 
         public ProfileRecord? Get(long workspaceId, long profileId) =>

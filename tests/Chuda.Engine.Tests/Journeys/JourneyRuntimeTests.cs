@@ -285,3 +285,21 @@ public sealed class JourneyRuntimeTests
         _ = IdentityKinds.UserId;
     }
 }
+
+public sealed class JourneyTaskEdgeTests
+{
+    [Fact]
+    public async Task A_task_without_owner_or_queue_goes_to_unassigned_instead_of_failing_the_batch()
+    {
+        using var dir = new TempDirectory();
+        await using var h = await StartAsync(dir);
+        await h.PublishJourneyAsync("t", """
+            {"name":"T","trigger":{"type":"event","event":"Go"},
+             "steps":[{"id":"w","type":"wait","duration":"PT1M","next":"task"},{"id":"task","type":"task","title":"Call","assignee_trait":"owner","due_in":"PT1H"}]}
+            """);
+        await h.SendAsync(Track("no-owner", "Go"));
+        await h.RunUntilAsync(T0 + TimeSpan.FromMinutes(2));
+        var task = Assert.Single(await h.Store.GetTasksAsync(h.Workspace.Id, null, null, null, null, 0, 10, CancellationToken.None));
+        Assert.Equal((JourneyWalker.UnassignedQueue, true), (task.Assignee, task.FromQueue));
+    }
+}
