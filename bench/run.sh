@@ -3,11 +3,12 @@
 #   bench/run.sh                      # everything, RUNS=3 (memory once)
 #   RUNS=5 SCENARIOS="inproc http" STORES=sqlite bench/run.sh
 #   SCENARIOS=segments SEGMENTS_ARGS="--profiles 100000 --events-per-profile 20 --part all" bench/run.sh
+#   SCENARIOS=journeys JOURNEYS_ARGS="--timers 1000000" bench/run.sh
 #   SCENARIOS=quartz bench/run.sh     # Quartz.NET timer peer: 20,000 triggers on SQLite, 5,000 on PostgreSQL (a run stops at
 #                                     # --max-seconds 300 and reports its partial rate); QUARTZ_ARGS="--triggers 5000" for both
-# Env: RUNS, SCENARIOS (inproc http lookup memory segments quartz; segments and quartz are not in the default set), STORES (sqlite postgres),
+# Env: RUNS, SCENARIOS (inproc http lookup memory segments quartz journeys; segments, quartz and journeys are not in the default set), STORES (sqlite postgres),
 #      ART (build output, default /tmp/art-bench),
-#      INPROC_ARGS, HTTP_ARGS, LOOKUP_ARGS, MEMORY_ARGS, SEGMENTS_ARGS, QUARTZ_ARGS (extra options), MEMORY_RUNS (default 1), SKIP_BUILD=1,
+#      INPROC_ARGS, HTTP_ARGS, LOOKUP_ARGS, MEMORY_ARGS, SEGMENTS_ARGS, QUARTZ_ARGS, JOURNEYS_ARGS, JOURNEYS_POSTGRES_ARGS (extra options), MEMORY_RUNS (default 1), SKIP_BUILD=1,
 #      QUARTZ_POSTGRES_ARGS (appended on PostgreSQL, default "--triggers 5000": Quartz fires 30-70/s there),
 #      CHUDA_BENCH_PG (use this PostgreSQL instead of starting a throw-away cluster), OUT (results directory).
 set -euo pipefail
@@ -56,6 +57,9 @@ for scenario in $SCENARIOS; do
       lookup) read -r -a extra <<<"${LOOKUP_ARGS:-}" ;;
       memory) read -r -a extra <<<"${MEMORY_ARGS:-}"; runs="$MEMORY_RUNS" ;;
       segments) read -r -a extra <<<"${SEGMENTS_ARGS:-}" ;;
+      journeys)
+        read -r -a extra <<<"${JOURNEYS_ARGS:-}"
+        if [ "$store" = postgres ]; then read -r -a pgextra <<<"${JOURNEYS_POSTGRES_ARGS:-}"; extra+=("${pgextra[@]}"); fi ;;
       quartz)
         read -r -a extra <<<"${QUARTZ_ARGS:-}"
         if [ "$store" = postgres ]; then read -r -a pgextra <<<"${QUARTZ_POSTGRES_ARGS:---triggers 5000}"; extra+=("${pgextra[@]}"); fi ;;
