@@ -31,12 +31,18 @@ public static class Problems
     public static IResult Conflict(string field, string detail) =>
         Create(StatusCodes.Status409Conflict, "Conflict", detail, [new ProblemField(field, detail)]);
 
+    /// <summary>A problem of any status naming the field at fault, with optional extra members (e.g. the current revision).</summary>
+    public static IResult Named(int status, string title, string field, string detail, IReadOnlyDictionary<string, object?>? more = null) =>
+        Create(status, title, detail, [new ProblemField(field, detail)], more);
+
     public static IResult Unavailable(string detail) => Create(StatusCodes.Status503ServiceUnavailable, "Service unavailable", detail, null);
 
-    private static IResult Create(int status, string title, string detail, IReadOnlyList<ProblemField>? errors)
+    private static IResult Create(int status, string title, string detail, IReadOnlyList<ProblemField>? errors,
+        IReadOnlyDictionary<string, object?>? more = null)
     {
         var extensions = new Dictionary<string, object?>();
         if (errors is { Count: > 0 }) extensions["errors"] = errors;
+        foreach (var (name, value) in more ?? new Dictionary<string, object?>()) extensions[name] = value;
         return TypedResults.Problem(detail: detail, statusCode: status, title: title, type: $"urn:chuda:problem:{status}", extensions: extensions);
     }
 }

@@ -17,6 +17,12 @@ public sealed record RotateKeyRequest(string Kind);
 
 public sealed record KeyRotated(string Workspace, string Kind, string Key);
 
+public sealed record IssueKeyRequest(string Kind);
+
+/// <param name="Key">The new secret, shown once.</param>
+/// <param name="KeyId">Its non-secret name (key_…), as the audit log and approvals name the key.</param>
+public sealed record KeyIssued(string Workspace, string Kind, string Key, string KeyId);
+
 /// <summary>Workspaces (tenants) and their keys.</summary>
 public static partial class WorkspacesApi
 {
@@ -36,6 +42,10 @@ public static partial class WorkspacesApi
             .WithSummary("Revoke the workspace's write or admin keys and issue a new one (its own admin key or the instance admin key)")
             .Accepts<RotateKeyRequest>("application/json")
             .Produces<KeyRotated>().ProducesProblem(400).ProducesProblem(403).ProducesProblem(404);
+        group.MapPost("/{name}/keys", IssueAsync).WithName("issue-key")
+            .WithSummary("Issue one more write or admin key, keeping the others valid (its own admin key or the instance admin key); e.g. a second admin key to approve journeys")
+            .Accepts<IssueKeyRequest>("application/json")
+            .Produces<KeyIssued>(StatusCodes.Status201Created).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404);
         return app;
     }
 
@@ -86,6 +96,30 @@ public static partial class WorkspacesApi
         }
         var key = await directory.RotateAsync(workspace, kind, context.RequestAborted);
         return TypedResults.Ok(new KeyRotated(workspace.Name, kindText, key));
+    }
+
+    private static async Task<IResult> IssueAsync(string name, HttpContext context, WorkspaceDirectory directory, IChudaStore store, TimeProvider time)
+    {
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
+        if (caller is null) return problem!;
+        var workspace = await directory.FindAsync(name, context.RequestAborted);
+        if (workspace is null) return Problems.NotFound($"No workspace is named '{name}'.");
+        if (!caller.InstanceAdmin && caller.Workspace.Id != workspace.Id)
+            return Problems.Forbidden("A workspace's keys are issued with its own admin key or the instance admin key.");
+        var (kindText, error) = await ReadStringAsync(context, "kind");
+        if (error is not null) return error;
+        ApiKeyKind kind;
+        switch (kindText)
+        {
+            case "write": kind = ApiKeyKind.Write; break;
+            case "admin": kind = ApiKeyKind.Admin; break;
+            default: return Problems.Field("kind", "Must be 'write' or 'admin'.");
+        }
+        var key = await directory.IssueKeyAsync(workspace, kind, context.RequestAborted);
+        var keyId = WorkspaceDirectory.KeyIdOf(WorkspaceDirectory.Hash(key));
+        await store.AppendAuditAsync(new Chuda.Domain.Journeys.AuditEntry(workspace.Id, 0, time.GetUtcNow(), caller.KeyId, "key.issued", "api_key", keyId,
+            JsonSerializer.Serialize(new Dictionary<string, string> { ["kind"] = kindText! })), context.RequestAborted);
+        return TypedResults.Created((string?)null, new KeyIssued(workspace.Name, kindText!, key, keyId));
     }
 
     private static async Task<(string? Value, IResult? Problem)> ReadStringAsync(HttpContext context, string field)

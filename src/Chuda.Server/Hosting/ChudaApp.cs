@@ -1,4 +1,5 @@
 using Chuda.Engine;
+using Chuda.Engine.Journeys;
 using Chuda.Engine.Profiles;
 using Chuda.Engine.Segments;
 using Chuda.Engine.Workspaces;
@@ -37,13 +38,27 @@ public static class ChudaApp
         builder.Services.AddSingleton(options.Segments);
         builder.Services.AddSingleton<SegmentCatalog>();
         builder.Services.AddSingleton<SegmentService>();
-        builder.Services.AddSingleton<ProfilePartitions>();
+        builder.Services.AddSingleton(options.Journeys);
+        builder.Services.AddSingleton<JourneyCatalog>();
+        // Segment and journey catalogs and the journey options are passed explicitly: the partitions run the journey
+        // stage only when they have them, and a missing registration must not silently turn it off.
+        builder.Services.AddSingleton(sp => new ProfilePartitions(sp.GetRequiredService<IChudaStore>(), sp.GetRequiredService<WorkspaceDirectory>(),
+            sp.GetRequiredService<EngineOptions>(), sp.GetRequiredService<ILogger<ProfilePartitions>>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<SegmentCatalog>(), sp.GetRequiredService<JourneyCatalog>(), sp.GetRequiredService<JourneyOptions>()));
         builder.Services.AddSingleton<SegmentScheduler>();
         builder.Services.AddSingleton<SegmentBackfill>();
-        // Hosted services stop in reverse order: the scheduler and backfill stop handing work to the partitions first.
+        builder.Services.AddSingleton<JourneyService>();
+        builder.Services.AddSingleton<JourneyScheduler>();
+        builder.Services.AddSingleton<JourneyRunner>();
+        builder.Services.AddSingleton<WebhookDispatcher>();
+        // Hosted services stop in reverse order: the schedulers, backfill, broadcast runner and webhook dispatcher stop
+        // handing work to the partitions first; the partitions drain last.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProfilePartitions>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SegmentScheduler>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SegmentBackfill>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JourneyScheduler>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JourneyRunner>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Engine.DrainTimeout + TimeSpan.FromSeconds(5));
         builder.Services.AddProblemDetails();
         builder.Services.AddRequestDecompression();
@@ -57,6 +72,8 @@ public static class ChudaApp
         var app = builder.Build();
         // Segments must be known before the first event is processed, or its membership changes would be missed.
         await app.Services.GetRequiredService<SegmentCatalog>().RefreshAsync(cancellationToken);
+        // Likewise journeys: an event processed before the catalog is loaded would start or advance no journey.
+        await app.Services.GetRequiredService<JourneyCatalog>().RefreshAsync(cancellationToken);
         var directory = app.Services.GetRequiredService<WorkspaceDirectory>();
         var issued = await directory.BootstrapAsync(options.WriteKey, options.AdminKey, cancellationToken);
         if (issued is not null)
@@ -78,6 +95,7 @@ public static class ChudaApp
         app.MapProfilesApi();
         app.MapWorkspacesApi();
         app.MapSegmentsApi();
+        app.MapJourneysApi();
         return app;
     }
 }

@@ -25,6 +25,8 @@ public sealed record ServeOptions
 
     public Chuda.Engine.Segments.SegmentOptions Segments { get; init; } = new();
 
+    public Chuda.Engine.Journeys.JourneyOptions Journeys { get; init; } = new();
+
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>Where first-start keys are printed.</summary>
