@@ -220,7 +220,8 @@ public static class JourneyParser
             var zone = keys.ContainsKey("time_zone") ? Zone(keys, "time_zone", "$") : null;
             var steps = Steps(keys["steps"], "$.steps");
             var start = keys.ContainsKey("start") ? String(keys, "start", "$") : steps is { Count: > 0 } ? steps[0].Id : null;
-            if (start is null && steps is { Count: 0 }) Error("$.steps", JourneyErrorCodes.InvalidValue, "a journey needs at least one step");
+            if (keys["steps"].ValueKind == JsonValueKind.Array && keys["steps"].GetArrayLength() == 0)
+                Error("$.steps", JourneyErrorCodes.InvalidValue, "a journey needs at least one step");
             if (Errors.Count > 0 || name is null || trigger is null || steps is null || start is null || reEntry is null) return null;
             return new JourneyDefinition(schema, name, description, trigger, filter, reEntry, cap, goal, exits ?? [], zone, start, steps);
         }

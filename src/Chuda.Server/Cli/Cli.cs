@@ -18,6 +18,10 @@ public static class Cli
               Load Segment-format JSONL events (*.jsonl, *.ndjson) or a CSV of profiles (header row =
               trait names; a userId column is required) through the same validation as the API.
               Idempotent by messageId; rejected lines go to a report (default FILE.rejected.txt).
+          chuda simulate JOURNEY.json --events EVENTS.jsonl [--segments SEGMENTS.json] [--until INSTANT] [--time-zone ZONE]
+              Dry run: play the events (Segment JSONL, each at its own timestamp) through the journey in virtual time
+              and print, per profile, what it would do and when. Nothing is sent. SEGMENTS.json is an array of
+              {"id","rule"} the journey refers to; --until defaults to 400 days after the last event.
           chuda --help
         """;
 
@@ -37,6 +41,8 @@ public static class Cli
                     return await ServeAsync(options);
                 case "import":
                     return await ImportCommand.RunAsync(options, CancellationToken.None);
+                case "simulate":
+                    return await SimulateCommand.RunAsync(options, Console.Out, CancellationToken.None);
                 default:
                     await Console.Error.WriteLineAsync($"Unknown command '{command}'.\n\n{Usage}");
                     return 2;

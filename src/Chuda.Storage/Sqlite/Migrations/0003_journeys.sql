@@ -62,8 +62,8 @@ CREATE INDEX journey_instances_due ON journey_instances (due_at, id) WHERE due_a
 CREATE INDEX journey_instances_profile ON journey_instances (workspace_id, profile_id, journey_key);
 -- One entry per cause.
 CREATE UNIQUE INDEX journey_instances_entry ON journey_instances (journey_key, profile_id, entry_key);
--- Waiting counts and walks over a journey's open instances.
-CREATE INDEX journey_instances_open ON journey_instances (journey_key, status, id);
+-- Waiting counts and walks over a journey's open instances; partial, so a walk that ends drops its entry and a step change inside a walk does not touch it.
+CREATE INDEX journey_instances_open ON journey_instances (journey_key, status, id) WHERE status IN (0, 1);
 
 -- Instance ids are reserved in blocks, like profile ids.
 CREATE TABLE journey_instance_ids (
@@ -93,7 +93,6 @@ CREATE TABLE send_requests (
     UNIQUE (instance_id, seq)
 );
 CREATE INDEX send_requests_profile ON send_requests (workspace_id, profile_id);
-CREATE INDEX send_requests_pending ON send_requests (status, id);
 
 CREATE TABLE tasks (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
