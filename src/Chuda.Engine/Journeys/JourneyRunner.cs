@@ -29,6 +29,7 @@ public sealed class JourneyRunner : BackgroundService
     private readonly JourneyOptions _options;
     private readonly JourneyCatalog _catalog;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private DateTimeOffset _refreshed = DateTimeOffset.MinValue;
 
     public JourneyRunner(IChudaStore store, ProfilePartitions partitions, JourneyCatalog catalog, SegmentCatalog segments, TimeProvider time,
         ILogger<JourneyRunner> logger, JourneyOptions options)
@@ -147,6 +148,12 @@ public sealed class JourneyRunner : BackgroundService
             var wake = (_wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
             try
             {
+                // Another server on a shared store may have published, paused or archived a journey meanwhile.
+                if (_time.GetUtcNow() - _refreshed >= _options.PollInterval)
+                {
+                    await _catalog.RefreshAsync(stoppingToken);
+                    _refreshed = _time.GetUtcNow();
+                }
                 await RunDueAsync(stoppingToken);
                 var next = (await _store.ListJourneysAsync(null, stoppingToken)).Where(j => j.NextRunAt is not null).Select(j => j.NextRunAt!.Value)
                     .DefaultIfEmpty(DateTimeOffset.MaxValue).Min();

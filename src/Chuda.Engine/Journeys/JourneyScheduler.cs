@@ -82,10 +82,15 @@ public sealed class JourneyScheduler : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Timers handed over and not yet committed: a fresh scan still sees them due, so they are left out of it. Not waiting
+        // for those commits before the next scan keeps a slow commit on one partition from delaying timers of the others.
+        // A timer still due with the same due time after its hand-over committed was refused (its journey is not running
+        // here yet, say): it is retried after RetryDelay, not in a tight loop.
         var inFlight = new Queue<Task>();
+        var handedOver = new HashSet<long>();
+        var refused = new Dictionary<long, (DateTimeOffset Due, DateTimeOffset RetryAt)>();
         DateTimeOffset? cursorDue = null;
         long cursorId = 0;
-        HashSet<long>? lastRestart = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             Task wake;
@@ -97,49 +102,64 @@ public sealed class JourneyScheduler : BackgroundService
             }
             try
             {
+                while (inFlight.TryPeek(out var done) && done.IsCompleted) await inFlight.Dequeue(); // surfaces failures
                 var now = _time.GetUtcNow();
                 var due = await _store.GetDueJourneyTimersAsync(now, _options.TimerBatchSize, cursorDue, cursorId, stoppingToken);
-                if (due.Count > 0)
+                var fresh = new List<JourneyTimer>(due.Count);
+                DateTimeOffset? retryAt = null;
+                lock (handedOver)
                 {
-                    if (cursorDue is null)
+                    foreach (var t in due)
                     {
-                        // A fresh scan: the same set as the last fresh scan means the partitions did not take them. Back off.
-                        var ids = due.Select(t => t.InstanceId).ToHashSet();
-                        if (lastRestart is not null && ids.SetEquals(lastRestart))
+                        if (handedOver.Contains(t.InstanceId)) continue;
+                        if (refused.TryGetValue(t.InstanceId, out var r) && r.Due == t.DueAt && r.RetryAt > now)
                         {
-                            JourneyLog.TimersStuck(_logger, due.Count);
-                            await Task.Delay(_options.RetryDelay, _time, stoppingToken);
+                            retryAt = retryAt is { } a && a < r.RetryAt ? a : r.RetryAt;
+                            continue;
                         }
-                        lastRestart = ids;
+                        fresh.Add(t);
                     }
+                    foreach (var id in refused.Where(kv => kv.Value.RetryAt <= now).Select(kv => kv.Key).ToList()) refused.Remove(id);
+                }
+                // A full page means a backlog: page on with a cursor instead of re-reading what is in flight.
+                if (due.Count == _options.TimerBatchSize)
+                {
                     cursorDue = due[^1].DueAt;
                     cursorId = due[^1].InstanceId;
+                }
+                else
+                {
+                    cursorDue = null;
+                    cursorId = 0;
+                }
+                if (fresh.Count > 0)
+                {
                     while (inFlight.Count >= 2) await inFlight.Dequeue();
-                    inFlight.Enqueue(SubmitAsync(due, stoppingToken));
-                    var overdue = due.Count(t => now - t.DueAt > _options.LateTolerance);
+                    lock (handedOver) handedOver.UnionWith(fresh.Select(t => t.InstanceId));
+                    inFlight.Enqueue(HandOverAsync(fresh, handedOver, refused, stoppingToken));
+                    var overdue = fresh.Count(t => now - t.DueAt > _options.LateTolerance);
                     if (overdue > 0 && _options.CatchUpRatePerSecond > 0)
                         await Task.Delay(TimeSpan.FromSeconds((double)overdue / _options.CatchUpRatePerSecond), _time, stoppingToken);
                     continue;
                 }
-                // Nothing after the cursor: wait for what is in flight, then start a fresh scan (which also retries anything refused).
-                while (inFlight.Count > 0) await inFlight.Dequeue();
-                if (cursorDue is not null)
+                if (cursorDue is not null) continue;
+                if (due.Count > 0 && inFlight.Count > 0)
                 {
-                    cursorDue = null;
-                    cursorId = 0;
+                    // What is due is in flight: wait for a commit, a newly scheduled timer, or a moment.
+                    await Task.WhenAny(inFlight.Peek(), wake, Task.Delay(TimeSpan.FromMilliseconds(1), _time, stoppingToken));
                     continue;
                 }
-                lastRestart = null;
-                var next = await _store.GetNextJourneyTimerDueAsync(stoppingToken);
+                if (retryAt is not null) JourneyLog.TimersStuck(_logger, due.Count);
+                var next = retryAt ?? await _store.GetNextJourneyTimerDueAsync(stoppingToken);
                 var until = now + _options.PollInterval;
                 if (next is { } n && n < until) until = n;
                 lock (_gate)
                 {
                     _sleepingUntil = until;
-                    if (wake.IsCompleted) continue;
+                    if (wake.IsCompleted && retryAt is null) continue;
                 }
                 var delay = until - _time.GetUtcNow();
-                if (delay > TimeSpan.Zero) await Task.WhenAny(wake, Task.Delay(delay, _time, stoppingToken));
+                if (delay > TimeSpan.Zero) await Task.WhenAny(retryAt is null ? wake : Task.Delay(delay, _time, stoppingToken), Task.Delay(delay, _time, stoppingToken));
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -149,6 +169,7 @@ public sealed class JourneyScheduler : BackgroundService
             {
                 JourneyLog.SchedulerFailed(_logger, ex);
                 inFlight.Clear();
+                lock (handedOver) handedOver.Clear();
                 cursorDue = null;
                 cursorId = 0;
                 try
@@ -158,6 +179,29 @@ public sealed class JourneyScheduler : BackgroundService
                 catch (OperationCanceledException)
                 {
                     return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Submits timers to their partitions; once they are committed (or refused) they may be read again. Any that is
+    /// read again still due at the same instant was refused and waits <see cref="JourneyOptions.RetryDelay"/>.</summary>
+    private async Task HandOverAsync(List<JourneyTimer> timers, HashSet<long> handedOver, Dictionary<long, (DateTimeOffset Due, DateTimeOffset RetryAt)> refused,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SubmitAsync(timers, cancellationToken);
+        }
+        finally
+        {
+            var retryAt = _time.GetUtcNow() + _options.RetryDelay;
+            lock (handedOver)
+            {
+                foreach (var t in timers)
+                {
+                    handedOver.Remove(t.InstanceId);
+                    refused[t.InstanceId] = (t.DueAt, retryAt);
                 }
             }
         }

@@ -581,6 +581,8 @@ public sealed class ProfileBatchProcessor(
         /// </summary>
         private async Task RunJourneysAsync(JourneyCatalog catalog, CancellationToken ct)
         {
+            // Workspaces without journeys cost nothing here (ingestion stays as fast as before).
+            if (_journeyInputs.Count == 0 && !_profiles.Keys.Select(k => k.Ws).Distinct().Any(ws => catalog.For(ws).HasJourneys)) return;
             foreach (var e in _events)
             {
                 var input = JourneyInputFor(e.WorkspaceId);
@@ -622,6 +624,9 @@ public sealed class ProfileBatchProcessor(
         {
             foreach (var ((ws, id), touch) in touches)
             {
+                // Only date triggers and date waits read trait changes.
+                var snapshot = journeys!.For(ws);
+                if (snapshot.ByDateTrait.Count == 0 && snapshot.InstanceTraitKeys.Count == 0) continue;
                 var survivor = Resolve(ws, id);
                 if (!_profiles.TryGetValue((ws, survivor), out var state) || state.MergedAway) continue;
                 HashSet<string> keys;
