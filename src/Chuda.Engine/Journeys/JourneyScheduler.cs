@@ -1,5 +1,6 @@
 using Chuda.Domain.Journeys;
 using Chuda.Engine.Profiles;
+using Chuda.Engine.Scheduling;
 using Chuda.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -21,9 +22,7 @@ public sealed class JourneyScheduler : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<JourneyScheduler> _logger;
     private readonly JourneyOptions _options;
-    private readonly object _gate = new();
-    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private DateTimeOffset _sleepingUntil = DateTimeOffset.MaxValue;
+    private readonly WakeGate _gate = new();
     private long _fired;
 
     public JourneyScheduler(IChudaStore store, ProfilePartitions partitions, JourneyCatalog catalog, TimeProvider time,
@@ -40,15 +39,7 @@ public sealed class JourneyScheduler : BackgroundService
     /// <summary>Timers handed to the partitions since start.</summary>
     public long Fired => Interlocked.Read(ref _fired);
 
-    private void OnScheduled(DateTimeOffset due)
-    {
-        lock (_gate)
-        {
-            if (due >= _sleepingUntil) return;
-            _sleepingUntil = due;
-            _wake.TrySetResult();
-        }
-    }
+    private void OnScheduled(DateTimeOffset due) => _gate.Scheduled(due);
 
     /// <summary>Fires every timer due now, round after round until none is left (tests drive virtual time with this).</summary>
     public async Task<int> FireDueAsync(CancellationToken cancellationToken)
@@ -93,13 +84,7 @@ public sealed class JourneyScheduler : BackgroundService
         long cursorId = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
-            Task wake;
-            lock (_gate)
-            {
-                _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _sleepingUntil = DateTimeOffset.MaxValue; // while working, any newly scheduled timer wakes the next sleep
-                wake = _wake.Task;
-            }
+            var wake = _gate.Arm(); // while working, any newly scheduled timer wakes the next sleep
             try
             {
                 while (inFlight.TryPeek(out var done) && done.IsCompleted) await inFlight.Dequeue(); // surfaces failures
@@ -153,11 +138,7 @@ public sealed class JourneyScheduler : BackgroundService
                 var next = retryAt ?? await _store.GetNextJourneyTimerDueAsync(stoppingToken);
                 var until = now + _options.PollInterval;
                 if (next is { } n && n < until) until = n;
-                lock (_gate)
-                {
-                    _sleepingUntil = until;
-                    if (wake.IsCompleted && retryAt is null) continue;
-                }
+                if (!_gate.Sleep(until, wake) && retryAt is null) continue;
                 var delay = until - _time.GetUtcNow();
                 if (delay > TimeSpan.Zero) await Task.WhenAny(retryAt is null ? wake : Task.Delay(delay, _time, stoppingToken), Task.Delay(delay, _time, stoppingToken));
             }

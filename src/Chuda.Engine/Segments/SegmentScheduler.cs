@@ -1,5 +1,6 @@
 using Chuda.Domain.Segments;
 using Chuda.Engine.Profiles;
+using Chuda.Engine.Scheduling;
 using Chuda.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,9 +20,7 @@ public sealed class SegmentScheduler : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<SegmentScheduler> _logger;
     private readonly SegmentOptions _options;
-    private readonly object _gate = new();
-    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private DateTimeOffset _sleepingUntil = DateTimeOffset.MaxValue;
+    private readonly WakeGate _gate = new();
 
     public SegmentScheduler(IChudaStore store, ProfilePartitions partitions, SegmentCatalog catalog, TimeProvider time,
         ILogger<SegmentScheduler> logger, SegmentOptions options)
@@ -37,15 +36,7 @@ public sealed class SegmentScheduler : BackgroundService
     /// <summary>Re-checks fired since start.</summary>
     public long Fired { get; private set; }
 
-    private void OnScheduled(DateTimeOffset due)
-    {
-        lock (_gate)
-        {
-            if (due >= _sleepingUntil) return;
-            _sleepingUntil = due;
-            _wake.TrySetResult();
-        }
-    }
+    private void OnScheduled(DateTimeOffset due) => _gate.Scheduled(due);
 
     /// <summary>Fires every re-check due now, round after round until none is left (tests drive time with this).</summary>
     public async Task<int> FireDueAsync(CancellationToken cancellationToken)
@@ -73,13 +64,7 @@ public sealed class SegmentScheduler : BackgroundService
         HashSet<(long, long, DateTimeOffset)>? previous = null;
         while (!stoppingToken.IsCancellationRequested)
         {
-            Task wake;
-            lock (_gate)
-            {
-                _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _sleepingUntil = DateTimeOffset.MaxValue; // while working, any newly scheduled check wakes the next sleep
-                wake = _wake.Task;
-            }
+            var wake = _gate.Arm(); // while working, any newly scheduled check wakes the next sleep
             try
             {
                 var now = _time.GetUtcNow();
@@ -101,11 +86,7 @@ public sealed class SegmentScheduler : BackgroundService
                 var next = await _store.GetNextSegmentCheckDueAsync(stoppingToken);
                 var until = now + _options.PollInterval;
                 if (next is { } n && n < until) until = n;
-                lock (_gate)
-                {
-                    _sleepingUntil = until;
-                    if (wake.IsCompleted) continue;
-                }
+                if (!_gate.Sleep(until, wake)) continue;
                 var delay = until - _time.GetUtcNow();
                 if (delay > TimeSpan.Zero)
                     await Task.WhenAny(wake, Task.Delay(delay, _time, stoppingToken));
