@@ -79,47 +79,42 @@ public static partial class WorkspacesApi
 
     private static async Task<IResult> RotateAsync(string name, HttpContext context, WorkspaceDirectory directory)
     {
-        var (caller, problem) = await Auth.AdminAsync(context, directory);
-        if (caller is null) return problem!;
-        var workspace = await directory.FindAsync(name, context.RequestAborted);
-        if (workspace is null) return Problems.NotFound($"No workspace is named '{name}'.");
-        if (!caller.InstanceAdmin && caller.Workspace.Id != workspace.Id)
-            return Problems.Forbidden("A workspace's keys are rotated with its own admin key or the instance admin key.");
-        var (kindText, error) = await ReadStringAsync(context, "kind");
-        if (error is not null) return error;
-        ApiKeyKind kind;
-        switch (kindText)
-        {
-            case "write": kind = ApiKeyKind.Write; break;
-            case "admin": kind = ApiKeyKind.Admin; break;
-            default: return Problems.Field("kind", "Must be 'write' or 'admin'.");
-        }
-        var key = await directory.RotateAsync(workspace, kind, context.RequestAborted);
-        return TypedResults.Ok(new KeyRotated(workspace.Name, kindText, key));
+        var request = await KeyRequestAsync(name, context, directory, "rotated");
+        if (request.Problem is not null) return request.Problem;
+        var key = await directory.RotateAsync(request.Workspace!, request.Kind, context.RequestAborted);
+        return TypedResults.Ok(new KeyRotated(request.Workspace!.Name, request.KindText!, key));
     }
 
     private static async Task<IResult> IssueAsync(string name, HttpContext context, WorkspaceDirectory directory, IChudaStore store, TimeProvider time)
     {
-        var (caller, problem) = await Auth.AdminAsync(context, directory);
-        if (caller is null) return problem!;
-        var workspace = await directory.FindAsync(name, context.RequestAborted);
-        if (workspace is null) return Problems.NotFound($"No workspace is named '{name}'.");
-        if (!caller.InstanceAdmin && caller.Workspace.Id != workspace.Id)
-            return Problems.Forbidden("A workspace's keys are issued with its own admin key or the instance admin key.");
-        var (kindText, error) = await ReadStringAsync(context, "kind");
-        if (error is not null) return error;
-        ApiKeyKind kind;
-        switch (kindText)
-        {
-            case "write": kind = ApiKeyKind.Write; break;
-            case "admin": kind = ApiKeyKind.Admin; break;
-            default: return Problems.Field("kind", "Must be 'write' or 'admin'.");
-        }
-        var key = await directory.IssueKeyAsync(workspace, kind, context.RequestAborted);
+        var request = await KeyRequestAsync(name, context, directory, "issued");
+        if (request.Problem is not null) return request.Problem;
+        var workspace = request.Workspace!;
+        var key = await directory.IssueKeyAsync(workspace, request.Kind, context.RequestAborted);
         var keyId = WorkspaceDirectory.KeyIdOf(WorkspaceDirectory.Hash(key));
-        await store.AppendAuditAsync(new Chuda.Domain.Journeys.AuditEntry(workspace.Id, 0, time.GetUtcNow(), caller.KeyId, "key.issued", "api_key", keyId,
-            JsonSerializer.Serialize(new Dictionary<string, string> { ["kind"] = kindText! })), context.RequestAborted);
-        return TypedResults.Created((string?)null, new KeyIssued(workspace.Name, kindText!, key, keyId));
+        await store.AppendAuditAsync(new Chuda.Domain.Journeys.AuditEntry(workspace.Id, 0, time.GetUtcNow(), request.Caller!.KeyId, "key.issued", "api_key", keyId,
+            JsonSerializer.Serialize(new Dictionary<string, string> { ["kind"] = request.KindText! })), context.RequestAborted);
+        return TypedResults.Created((string?)null, new KeyIssued(workspace.Name, request.KindText!, key, keyId));
+    }
+
+    /// <summary>The common part of the key endpoints: an admin caller of that workspace (or the instance admin) and a valid <c>kind</c>.</summary>
+    private static async Task<(Caller? Caller, Workspace? Workspace, ApiKeyKind Kind, string? KindText, IResult? Problem)> KeyRequestAsync(
+        string name, HttpContext context, WorkspaceDirectory directory, string verb)
+    {
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
+        if (caller is null) return (null, null, default, null, problem!);
+        var workspace = await directory.FindAsync(name, context.RequestAborted);
+        if (workspace is null) return (caller, null, default, null, Problems.NotFound($"No workspace is named '{name}'."));
+        if (!caller.InstanceAdmin && caller.Workspace.Id != workspace.Id)
+            return (caller, workspace, default, null, Problems.Forbidden($"A workspace's keys are {verb} with its own admin key or the instance admin key."));
+        var (kindText, error) = await ReadStringAsync(context, "kind");
+        if (error is not null) return (caller, workspace, default, null, error);
+        return kindText switch
+        {
+            "write" => (caller, workspace, ApiKeyKind.Write, kindText, null),
+            "admin" => (caller, workspace, ApiKeyKind.Admin, kindText, null),
+            _ => (caller, workspace, default, null, Problems.Field("kind", "Must be 'write' or 'admin'.")),
+        };
     }
 
     private static async Task<(string? Value, IResult? Problem)> ReadStringAsync(HttpContext context, string field)
