@@ -141,7 +141,7 @@ internal sealed class JourneyStage(
         {
             if (!_instances.TryGetValue(timer.InstanceId, out var w) || journeys.Find(w.Instance.JourneyKey) is not { } j) continue;
             if (w.Instance.Status == InstanceStatus.Scheduled || Definition(j, w.Instance.Version) is not { } d || JourneyReads.ResumeReadsProfile(d, w.Instance.StepId))
-                readers.Add(timer.ProfileId);
+                readers.Add(w.Instance.ProfileId); // the instance's own: a merge may have moved it to the survivor since the timer was read
         }
         if (readers.Count > 0) await _profiles.EnsureLoadedAsync(_ws, readers, ct);
         await PreloadFactsAsync(input, needOpen, ct);
@@ -619,7 +619,7 @@ internal sealed class JourneyStage(
         }
         if (rules.Count == 0) return;
         var deps = rules.Select(RuleDependencies.Of).ToList();
-        var ids = profileIds.Concat(input.Timers.Select(t => t.ProfileId)).ToHashSet();
+        var ids = profileIds.Concat(input.Timers.Select(t => _instances.TryGetValue(t.InstanceId, out var w) ? w.Instance.ProfileId : t.ProfileId)).ToHashSet();
         foreach (var id in ids) _facts[id] = new Facts { Loaded = true };
         var eventNames = deps.SelectMany(d => d.Events).ToHashSet(StringComparer.Ordinal);
         if (eventNames.Count > 0)

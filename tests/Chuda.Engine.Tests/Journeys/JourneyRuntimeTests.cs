@@ -59,6 +59,30 @@ public sealed class JourneyRuntimeTests
     }
 
     [Fact]
+    public async Task A_timer_read_before_a_merge_fires_for_the_survivor()
+    {
+        using var dir = new TempDirectory();
+        await using var h = await StartAsync(dir);
+        await h.PublishJourneyAsync("b", """
+            {"name":"B","trigger":{"type":"event","event":"Go"},
+             "steps":[{"id":"w","type":"wait","duration":"PT1H","next":"vip?"},
+                      {"id":"vip?","type":"branch","branches":[{"when":{"profile":{"trait":"vip","op":"eq","value":true}},"next":"vip"}],"else":"plain"},
+                      {"id":"vip","type":"send","template":"vip","channel":"email"},{"id":"plain","type":"send","template":"plain","channel":"email"}]}
+            """);
+        await h.SendAsync("""{"type":"identify","userId":"known-9","traits":{"vip":true}}""");
+        await h.SendAsync("""{"type":"track","anonymousId":"anon-9","event":"Go"}""");
+        h.Time.SetUtcNow(T0 + TimeSpan.FromHours(1));
+        var due = await h.Store.GetDueJourneyTimersAsync(h.Time.GetUtcNow(), 10, null, 0, CancellationToken.None);
+        // The visitor logs in (and is a VIP) after the timer was read, before it is handed over.
+        await h.SendAsync("""{"type":"identify","anonymousId":"anon-9","userId":"known-9","traits":{}}""");
+        Assert.NotEqual(due[0].ProfileId, await h.ProfileIdAsync("known-9")); // merged into the known profile
+        await h.Partitions.SubmitAsync([.. due.Select(t => (Chuda.Engine.Profiles.ProfileCommand)new FireJourneyTimer(t.WorkspaceId, t.InstanceId, t.ProfileId, t.RoutingHash, t.DueAt))],
+            CancellationToken.None);
+        await h.Timers.FireDueAsync(CancellationToken.None);
+        Assert.Equal(["vip"], (await h.SendsAsync("known-9")).Templates());
+    }
+
+    [Fact]
     public async Task The_longest_accepted_wait_fires()
     {
         using var dir = new TempDirectory();
