@@ -30,7 +30,11 @@ internal sealed class JourneyInput
     /// <summary>Top-level trait keys changed per profile (a new profile counts as all its traits).</summary>
     public Dictionary<long, HashSet<string>> TraitKeys { get; } = [];
 
-    public bool IsEmpty => Events.Count == 0 && SegmentChanges.Count == 0 && Timers.Count == 0 && Entries.Count == 0 && TraitKeys.Count == 0;
+    /// <summary>Profiles whose time zone changed (local-time waits are re-timed).</summary>
+    public HashSet<long> ZoneChanged { get; } = [];
+
+    public bool IsEmpty => Events.Count == 0 && SegmentChanges.Count == 0 && Timers.Count == 0 && Entries.Count == 0 && TraitKeys.Count == 0
+        && ZoneChanged.Count == 0;
 }
 
 /// <summary>
@@ -117,6 +121,7 @@ internal sealed class JourneyStage(
         }
         foreach (var (_, profileId, _) in input.Entries) mayEnter.Add(profileId);
         needOpen.UnionWith(mayEnter);
+        needOpen.UnionWith(input.ZoneChanged);
         if (needOpen.Count == 0 && input.Timers.Count == 0) return;
 
         if (needOpen.Count > 0)
@@ -256,7 +261,8 @@ internal sealed class JourneyStage(
                 await tx.RecordJourneyTriggerAsync(record with { Outcome = result, InstanceId = instanceId, CreatedAt = now }, ct);
         }
 
-        // 5. Trait changes: date-trait entries are (re)scheduled; date waits are re-timed.
+        // 5. Trait changes: date-trait entries are (re)scheduled. Date waits (after a trait change) and local-time waits (after
+        //    a zone change) are re-timed now, so a move to an earlier instant is not noticed only at the old one.
         foreach (var (profileId, keys) in input.TraitKeys.OrderBy(kv => kv.Key))
         {
             foreach (var key in keys)
@@ -264,13 +270,22 @@ internal sealed class JourneyStage(
                 if (!journeys.ByDateTrait.TryGetValue(key, out var dated)) continue;
                 foreach (var journey in dated) await ScheduleDateEntryAsync(journey, profileId, ct);
             }
-            if (!keys.Any(journeys.InstanceTraitKeys.Contains)) continue;
+        }
+        var retime = input.TraitKeys.Where(kv => kv.Value.Any(journeys.InstanceTraitKeys.Contains)).Select(kv => kv.Key).Concat(input.ZoneChanged).ToHashSet();
+        foreach (var profileId in retime.Order())
+        {
             foreach (var w in OpenOf(profileId).ToList())
             {
                 if (w.Instance.Status != InstanceStatus.Active || journeys.Find(w.Instance.JourneyKey) is not { } j || !j.Runs) continue;
-                if (Definition(j, w.Instance.Version) is not { } def || def.Step(w.Instance.StepId) is not WaitUntilTraitStep step) continue;
+                if (Definition(j, w.Instance.Version) is not { } def) continue;
                 var profile = Profile(profileId, def);
-                var due = TraitInstant(def, step, profile);
+                DateTimeOffset? due = def.Step(w.Instance.StepId) switch
+                {
+                    WaitUntilTraitStep step => TraitInstant(def, step, profile),
+                    WaitUntilTimeStep step => LocalTimes.NextLocalTime(w.Instance.StepEnteredAt, step.At, JourneyWalker.Zone(def, profile), step.Days),
+                    _ => null,
+                };
+                if (due is null && def.Step(w.Instance.StepId) is not WaitUntilTraitStep) continue;
                 var next = due is { } d && d > now ? d : now; // gone or past: continue at once
                 if (w.Instance.DueAt != next) Set(w, w.Instance with { DueAt = next });
             }

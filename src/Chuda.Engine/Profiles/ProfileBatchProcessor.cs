@@ -128,6 +128,7 @@ public sealed class ProfileBatchProcessor(
         private readonly List<SegmentChange> _segmentChanges = [];
         private readonly HashSet<(long Ws, long Id)> _journeyUpdated = [];
         private bool _mergesEvaluated;
+        private readonly HashSet<(long Ws, long Id)> _zoneChanged = [];
 
         /// <summary>The earliest journey timer this batch set.</summary>
         public DateTimeOffset? EarliestTimer { get; private set; }
@@ -590,6 +591,7 @@ public sealed class ProfileBatchProcessor(
                 list.Add(e);
             }
             foreach (var c in _segmentChanges) JourneyInputFor(c.WorkspaceId).SegmentChanges.Add(c);
+            foreach (var (ws, id) in _zoneChanged) JourneyInputFor(ws).ZoneChanged.Add(Resolve(ws, id));
             AddTraitKeys(_touches);
             for (var round = 0; round < MaxJourneyRounds && _journeyInputs.Count > 0; round++)
             {
@@ -786,7 +788,11 @@ public sealed class ProfileBatchProcessor(
             var r = target.Record;
             if (m.Type == MessageType.Identify && m.Traits.ValueKind == System.Text.Json.JsonValueKind.Object)
                 r = r with { TraitsJson = TraitMerge.Merge(r.TraitsJson, m.Traits) };
-            if (m.Timezone is not null) r = r with { Timezone = m.Timezone };
+            if (m.Timezone is not null && m.Timezone != r.Timezone)
+            {
+                if (!target.IsNew) _zoneChanged.Add((ws, target.Id));
+                r = r with { Timezone = m.Timezone };
+            }
             if (m.Locale is not null) r = r with { Locale = m.Locale };
             if (m.Timestamp < r.FirstSeen) r = r with { FirstSeen = m.Timestamp };
             if (m.Timestamp > r.LastSeen) r = r with { LastSeen = m.Timestamp };

@@ -327,3 +327,25 @@ public sealed class JourneyTaskEdgeTests
         Assert.Equal((JourneyWalker.UnassignedQueue, true), (task.Assignee, task.FromQueue));
     }
 }
+
+public sealed class JourneyZoneChangeTests
+{
+    [Fact]
+    public async Task A_profile_that_moves_to_an_earlier_zone_gets_its_new_local_time_not_the_old_instant()
+    {
+        using var dir = new TempDirectory();
+        await using var h = await StartAsync(dir); // 2026-03-02 09:00Z
+        await h.PublishJourneyAsync("ten", """
+            {"name":"Ten","trigger":{"type":"event","event":"Go"},
+             "steps":[{"id":"w","type":"wait","until_time":"10:00","next":"s"},{"id":"s","type":"send","template":"t","channel":"email"}]}
+            """);
+        await h.SendAsync("""{"type":"identify","userId":"mover","traits":{},"context":{"timezone":"Asia/Shanghai"}}""");
+        await h.SendAsync(Track("mover", "Go")); // 17:00 in Shanghai: due at 10:00 there, 02:00Z tomorrow
+        await h.SendAsync("""{"type":"identify","userId":"mover","traits":{},"context":{"timezone":"America/New_York"}}"""); // 04:00 there: 10:00 is 15:00Z today
+        await h.SendAsync("""{"type":"identify","userId":"stayer","traits":{},"context":{"timezone":"Europe/Berlin"}}""");
+        await h.SendAsync(Track("stayer", "Go")); // 10:00 Berlin = 09:00Z today, just passed: tomorrow 09:00Z
+        await h.RunUntilAsync(T0 + TimeSpan.FromDays(2));
+        Assert.Equal(new DateTimeOffset(2026, 3, 2, 15, 0, 0, TimeSpan.Zero), Assert.Single(await h.SendsAsync("mover")).ScheduledFor);
+        Assert.Equal(new DateTimeOffset(2026, 3, 3, 9, 0, 0, TimeSpan.Zero), Assert.Single(await h.SendsAsync("stayer")).ScheduledFor);
+    }
+}
