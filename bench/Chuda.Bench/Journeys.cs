@@ -59,8 +59,7 @@ public static class Journeys
 
     private sealed class Engine : IAsyncDisposable
     {
-        private readonly ILoggerFactory _logs = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
-
+        public required ILoggerFactory Logs { get; init; }
         public required IChudaStore Store { get; init; }
         public required ProfilePartitions Partitions { get; init; }
         public required JourneyScheduler Scheduler { get; init; }
@@ -84,8 +83,8 @@ public static class Journeys
             var partitions = new ProfilePartitions(store, directory, engine, logs.CreateLogger<ProfilePartitions>(), TimeProvider.System, segments, journeys, options);
             await partitions.StartAsync(CancellationToken.None);
             var scheduler = new JourneyScheduler(store, partitions, journeys, TimeProvider.System, logs.CreateLogger<JourneyScheduler>(), options);
-            var service = new JourneyService(store, journeys, segments, partitions, TimeProvider.System, options);
-            return new Engine { Store = store, Partitions = partitions, Scheduler = scheduler, Service = service, Workspace = ws.Id };
+            var service = new JourneyService(store, journeys, segments, partitions, TimeProvider.System);
+            return new Engine { Logs = logs, Store = store, Partitions = partitions, Scheduler = scheduler, Service = service, Workspace = ws.Id };
         }
 
         public async Task<JourneyRecord> PublishAsync(string id, string json)
@@ -100,7 +99,7 @@ public static class Journeys
             await Scheduler.StopAsync(CancellationToken.None);
             await Partitions.StopAsync(CancellationToken.None);
             await Store.DisposeAsync();
-            _logs.Dispose();
+            Logs.Dispose();
         }
     }
 

@@ -7,6 +7,7 @@ using Chuda.Domain.Segments;
 using Chuda.Domain.Workspaces;
 using Chuda.Engine.Journeys;
 using Chuda.Engine.Profiles;
+using Chuda.Engine.Scheduling;
 using Chuda.Engine.Segments;
 using Chuda.Engine.Workspaces;
 using Chuda.Storage;
@@ -84,7 +85,7 @@ internal sealed class SegmentHarness : IAsyncDisposable
         await Partitions.StartAsync(CancellationToken.None);
         Timers = new JourneyScheduler(Store, Partitions, Journeys, Time, NullLogger<JourneyScheduler>.Instance, JourneyOptions);
         Runner = new JourneyRunner(Store, Partitions, Journeys, Catalog, Time, NullLogger<JourneyRunner>.Instance, JourneyOptions);
-        JourneyService = new JourneyService(Store, Journeys, Catalog, Partitions, Time, JourneyOptions);
+        JourneyService = new JourneyService(Store, Journeys, Catalog, Partitions, Time);
         Webhooks = new WebhookDispatcher(Store, Journeys, Time, NullLogger<WebhookDispatcher>.Instance,
             NullLogger<Chuda.Channels.Webhooks.WebhookClient>.Instance, JourneyOptions);
         Scheduler = new SegmentScheduler(Store, Partitions, Catalog, Time, NullLogger<SegmentScheduler>.Instance, segmentOptions);
@@ -155,11 +156,7 @@ internal sealed class SegmentHarness : IAsyncDisposable
     {
         while (true)
         {
-            var nextTimer = await Store.GetNextJourneyTimerDueAsync(CancellationToken.None);
-            var nextCheck = await Store.GetNextSegmentCheckDueAsync(CancellationToken.None);
-            var nextRun = (await Store.ListJourneysAsync(null, CancellationToken.None)).Where(j => j.NextRunAt is not null).Select(j => j.NextRunAt!.Value)
-                .DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
-            var next = new[] { nextTimer ?? DateTimeOffset.MaxValue, nextCheck ?? DateTimeOffset.MaxValue, nextRun }.Min();
+            var next = await DueWork.NextAsync(Store, CancellationToken.None) ?? DateTimeOffset.MaxValue;
             if (next > until) break;
             await AdvanceToAsync(next > Time.GetUtcNow() ? next : Time.GetUtcNow());
         }

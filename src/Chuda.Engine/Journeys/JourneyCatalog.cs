@@ -19,6 +19,9 @@ public sealed record CompiledJourney(JourneyRecord Record, JourneyDefinition? Li
     public bool Runs => Record.Status is JourneyStatus.Published or JourneyStatus.PendingApproval;
 }
 
+/// <summary>The events (by name), identity kinds and segment memberships journey rules read, loaded before walking.</summary>
+public sealed record JourneyRuleReads(EventNameFilter Events, bool IdentityKinds, bool Memberships);
+
 /// <summary>
 /// The journeys of one workspace with the indexes the runtime uses on every batch: which journeys an event, a segment
 /// change or a trait change can start, and which event names and segments matter to profiles already inside.
@@ -44,7 +47,15 @@ public sealed class WorkspaceJourneys
         ExitSegments = all.SelectMany(d => d.Exits.OfType<ExitOnSegmentExit>().Select(e => e.SegmentId)).ToFrozenSet(StringComparer.Ordinal);
         InstanceTraitKeys = all.SelectMany(d => d.Steps.OfType<WaitUntilTraitStep>().Select(w => TopKey(w.Trait))).ToFrozenSet(StringComparer.Ordinal);
         HasJourneys = journeys.Count > 0;
+        var rules = all.SelectMany(d => (d.EntryFilter?.Profile is { } f ? [f] : Array.Empty<SegmentRule>())
+            .Concat(d.Steps.OfType<BranchStep>().SelectMany(b => b.Arms).Select(a => a.When.Profile).OfType<SegmentRule>()))
+            .Select(RuleDependencies.Of).ToList();
+        RuleReads = new JourneyRuleReads(EventNameFilter.For(rules.SelectMany(d => d.Events)), rules.Any(d => d.Reachability.Count > 0),
+            rules.Any(d => d.Segments.Count > 0));
     }
+
+    /// <summary>What the profile rules of entry filters and branches (all versions) read beyond traits and tags.</summary>
+    public JourneyRuleReads RuleReads { get; }
 
     private static string TopKey(string path) => path.Split('.')[0];
 
@@ -148,7 +159,4 @@ public sealed class JourneyCatalog(IChudaStore store)
         _definitions[(key, version)] = parsed;
         return parsed;
     }
-
-    /// <summary>Rule dependencies of a rule, for preloading what evaluating it needs.</summary>
-    internal static RuleDependencies Dependencies(SegmentRule rule) => RuleDependencies.Of(rule);
 }

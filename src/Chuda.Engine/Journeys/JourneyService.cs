@@ -42,7 +42,7 @@ public sealed record PublishResult(JourneyRecord Journey, bool PendingApproval, 
 /// trigger; funnel statistics. Runtime state changes go through the partitions or revision-checked store writes.
 /// </summary>
 public sealed partial class JourneyService(IChudaStore store, JourneyCatalog catalog, SegmentCatalog segments, ProfilePartitions partitions,
-    TimeProvider time, JourneyOptions options)
+    TimeProvider time)
 {
     /// <summary>Workspace setting: publishing needs a second admin key's approval (<c>true</c> / <c>false</c>).</summary>
     public const string ApprovalsSetting = "journeys.approvals";
@@ -344,8 +344,4 @@ public sealed partial class JourneyService(IChudaStore store, JourneyCatalog cat
         JourneyStatus.Archived => "archived",
         _ => status.ToString().ToLowerInvariant(),
     };
-
-    internal JourneyOptions Options => options;
-
-    internal static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
 }

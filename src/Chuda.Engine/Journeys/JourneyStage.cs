@@ -60,6 +60,7 @@ internal sealed class JourneyStage(
     private readonly long _ws = ws;
     private readonly WorkspaceSegments _segments = segments;
     private readonly Dictionary<long, Working> _instances = [];
+    private readonly Dictionary<long, List<Working>> _byProfile = [];
     private readonly Dictionary<(long Journey, long Profile), (DateTimeOffset LastEnteredAt, bool Active)> _entries = [];
     private readonly List<SendRequest> _sends = [];
     private readonly List<JourneyTask> _tasks = [];
@@ -90,7 +91,6 @@ internal sealed class JourneyStage(
         public List<EventRow> Events { get; } = [];
         public IReadOnlySet<string> IdentityKinds { get; set; } = new HashSet<string>();
         public IReadOnlySet<long> Memberships { get; set; } = new HashSet<long>();
-        public bool Loaded { get; set; }
     }
 
     public async Task RunAsync(JourneyInput input, CancellationToken ct)
@@ -126,7 +126,7 @@ internal sealed class JourneyStage(
 
         if (needOpen.Count > 0)
         {
-            foreach (var i in await tx.LoadOpenJourneyInstancesAsync(_ws, needOpen, ct)) _instances.TryAdd(i.Id, new Working(i, false));
+            foreach (var i in await tx.LoadOpenJourneyInstancesAsync(_ws, needOpen, ct)) Track(new Working(i, false));
         }
         if (mayEnter.Count > 0)
         {
@@ -137,7 +137,7 @@ internal sealed class JourneyStage(
             var missing = input.Timers.Select(t => t.InstanceId).Where(id => !_instances.ContainsKey(id)).ToList();
             if (missing.Count > 0)
             {
-                foreach (var (id, i) in await tx.LoadJourneyInstancesAsync(_ws, missing, ct)) _instances[id] = new Working(i, false);
+                foreach (var i in (await tx.LoadJourneyInstancesAsync(_ws, missing, ct)).Values) Track(new Working(i, false));
             }
         }
         // A timer's profile is read only if the steps it runs read it (most resumes go wait → send → wait).
@@ -149,7 +149,7 @@ internal sealed class JourneyStage(
                 readers.Add(w.Instance.ProfileId); // the instance's own: a merge may have moved it to the survivor since the timer was read
         }
         if (readers.Count > 0) await _profiles.EnsureLoadedAsync(_ws, readers, ct);
-        await PreloadFactsAsync(input, needOpen, ct);
+        await PreloadFactsAsync([.. needOpen, .. readers], ct);
 
         // 1. Timers, in due order.
         foreach (var timer in input.Timers.OrderBy(t => t.DueAt).ThenBy(t => t.InstanceId))
@@ -215,7 +215,7 @@ internal sealed class JourneyStage(
                     var trigger = (SegmentTrigger)journey.Live!.Trigger;
                     if (trigger.Exited == change.Entered) continue;
                     var ctx = new JourneyContext { Trigger = trigger.Type };
-                    var key = (change.Entered ? "se:" : "sx:") + s.Id + ":" + StoreValues(change.At);
+                    var key = (change.Entered ? "se:" : "sx:") + s.Id + ":" + Millis(change.At);
                     await TryEnterAsync(journey, change.ProfileId, key, ctx, null, ct);
                 }
             }
@@ -278,7 +278,7 @@ internal sealed class JourneyStage(
             {
                 if (w.Instance.Status != InstanceStatus.Active || journeys.Find(w.Instance.JourneyKey) is not { } j || !j.Runs) continue;
                 if (Definition(j, w.Instance.Version) is not { } def) continue;
-                var profile = Profile(profileId, def);
+                var profile = Profile(profileId);
                 DateTimeOffset? due = def.Step(w.Instance.StepId) switch
                 {
                     WaitUntilTraitStep step => TraitInstant(def, step, profile),
@@ -294,7 +294,7 @@ internal sealed class JourneyStage(
         await WriteAsync(ct);
     }
 
-    private static string StoreValues(DateTimeOffset at) => at.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private static string Millis(DateTimeOffset at) => at.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static long StoreTruncate(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
 
@@ -306,8 +306,18 @@ internal sealed class JourneyStage(
         _ => null,
     };
 
-    private IEnumerable<Working> OpenOf(long profileId) =>
-        _instances.Values.Where(w => w.Instance.ProfileId == profileId && w.Instance.IsOpen).OrderBy(w => w.Instance.Id).ToList();
+    /// <summary>Adds an instance to the stage's working set (an instance's profile does not change within a stage).</summary>
+    private void Track(Working w)
+    {
+        if (!_instances.TryAdd(w.Instance.Id, w)) return;
+        if (!_byProfile.TryGetValue(w.Instance.ProfileId, out var list)) _byProfile[w.Instance.ProfileId] = list = [];
+        list.Add(w);
+    }
+
+    /// <summary>The profile's instances in the working set (by id; new entries last).</summary>
+    private IReadOnlyList<Working> Of(long profileId) => _byProfile.TryGetValue(profileId, out var list) ? list : [];
+
+    private IEnumerable<Working> OpenOf(long profileId) => Of(profileId).Where(w => w.Instance.IsOpen).ToList();
 
     private static JourneyDefinition? Definition(CompiledJourney journey, int version) => journey.Versions.GetValueOrDefault(version);
 
@@ -390,7 +400,7 @@ internal sealed class JourneyStage(
     {
         var i = w.Instance;
         var ctx = Context(w);
-        var profile = Profile(i.ProfileId, def);
+        var profile = Profile(i.ProfileId);
         var result = JourneyWalker.Walk(def, new WalkPosition(i.StepId, i.StepEnteredAt, i.Seq), cause, at, profile, ctx.Properties, ctx.Variants);
         foreach (var step in result.Passed) ctx.Passed(step, at);
         ctx.Variants = new Dictionary<string, string>(result.Variants, StringComparer.Ordinal);
@@ -506,13 +516,13 @@ internal sealed class JourneyStage(
     {
         var def = journey.Live!;
         if (_profiles.Get(_ws, profileId) is not { } record) return ("not_accepting", null);
-        if (_instances.Values.Any(w => w.Instance.JourneyKey == journey.Key && w.Instance.ProfileId == profileId && w.Instance.EntryKey == entryKey)
+        if (Of(profileId).Any(w => w.Instance.JourneyKey == journey.Key && w.Instance.EntryKey == entryKey)
             || await tx.JourneyEntryExistsAsync(_ws, journey.Key, profileId, entryKey, ct))
             return ("duplicate", null);
         var scheduled = enterAt is { } later && later > now;
         if (!scheduled)
         {
-            if (def.EntryFilter is { } filter && !JourneyWalker.Holds(new BranchCondition(filter.Profile, filter.Entry), Profile(profileId, def), ctx.Properties, now))
+            if (def.EntryFilter is { } filter && !JourneyWalker.Holds(new BranchCondition(filter.Profile, filter.Entry), Profile(profileId), ctx.Properties, now))
                 return ("filtered", null);
             if (!MayReEnter(def, journey.Key, profileId)) return ("not_reentrant", null);
             if (def.EntryCap is { } cap && await tx.ReserveJourneyEntriesAsync(_ws, journey.Key, 1, cap, ct) == 0) return ("cap_reached", null);
@@ -523,7 +533,7 @@ internal sealed class JourneyStage(
             scheduled ? InstanceStatus.Scheduled : InstanceStatus.Active, def.Start, now, now, 0, scheduled ? enterAt : null, null, entryKey,
             "{}", null, null, now, 1);
         var w = new Working(instance, isNew: true) { Context = ctx };
-        _instances[id] = w;
+        Track(w);
         if (scheduled)
         {
             Set(w, instance);
@@ -579,7 +589,7 @@ internal sealed class JourneyStage(
             }
         }
         var ctx = Context(w);
-        if (def.EntryFilter is { } filter && !JourneyWalker.Holds(new BranchCondition(filter.Profile, filter.Entry), Profile(i.ProfileId, def), ctx.Properties, now)
+        if (def.EntryFilter is { } filter && !JourneyWalker.Holds(new BranchCondition(filter.Profile, filter.Entry), Profile(i.ProfileId), ctx.Properties, now)
             || !MayReEnter(def, journey.Key, i.ProfileId)
             || def.EntryCap is { } cap && await tx.ReserveJourneyEntriesAsync(_ws, journey.Key, 1, cap, ct) == 0)
         {
@@ -590,21 +600,26 @@ internal sealed class JourneyStage(
         Enter(w, journey, def);
     }
 
-    private DateTimeOffset? DateEntryInstant(JourneyDefinition def, DateTraitTrigger trigger, long profileId)
+    private DateTimeOffset? DateEntryInstant(JourneyDefinition def, DateTraitTrigger trigger, long profileId) =>
+        DateEntry(def, trigger, profileId).Instant;
+
+    /// <summary>The date trait's text and the entry instant it gives (both null when the profile has no such date).</summary>
+    private (string? Value, DateTimeOffset? Instant) DateEntry(JourneyDefinition def, DateTraitTrigger trigger, long profileId)
     {
-        if (_profiles.Get(_ws, profileId) is not { } record) return null;
+        if (_profiles.Get(_ws, profileId) is not { } record) return (null, null);
         using var doc = JsonDocument.Parse(record.TraitsJson);
-        if (!SegmentEvaluator.TryGetPath(doc.RootElement, trigger.Trait, out var v) || v.ValueKind != JsonValueKind.String) return null;
-        return LocalTimes.FromDateTrait(v.GetString(), trigger.Offset, trigger.At, LocalTimes.ZoneFor(record.Timezone, def.TimeZone));
+        if (!SegmentEvaluator.TryGetPath(doc.RootElement, trigger.Trait, out var v) || v.ValueKind != JsonValueKind.String) return (null, null);
+        var value = v.GetString();
+        return (value, LocalTimes.FromDateTrait(value, trigger.Offset, trigger.At, LocalTimes.ZoneFor(record.Timezone, def.TimeZone)));
     }
 
     /// <summary>(Re)schedules a date-trait entry from the profile's current traits.</summary>
     private async Task ScheduleDateEntryAsync(CompiledJourney journey, long profileId, CancellationToken ct)
     {
         if (!journey.AcceptsEntries || journey.Live!.Trigger is not DateTraitTrigger trigger) return;
-        var existing = _instances.Values.FirstOrDefault(w => w.Instance.JourneyKey == journey.Key && w.Instance.ProfileId == profileId
+        var existing = Of(profileId).FirstOrDefault(w => w.Instance.JourneyKey == journey.Key
             && w.Instance.Status == InstanceStatus.Scheduled && w.Instance.DueAt is not null);
-        var due = DateEntryInstant(journey.Live, trigger, profileId);
+        var (value, due) = DateEntry(journey.Live, trigger, profileId);
         if (existing is not null)
         {
             if (due is { } d && d > now) { if (existing.Instance.DueAt != d) Set(existing, existing.Instance with { DueAt = d }); }
@@ -612,46 +627,33 @@ internal sealed class JourneyStage(
             return;
         }
         if (due is not { } when || when <= now) return;
-        if (_profiles.Get(_ws, profileId) is not { } record) return;
-        using var doc = JsonDocument.Parse(record.TraitsJson);
-        SegmentEvaluator.TryGetPath(doc.RootElement, trigger.Trait, out var value);
-        var key = "d:" + value.GetString();
-        await TryEnterAsync(journey, profileId, key, new JourneyContext { Trigger = "date_trait" }, when, ct);
+        await TryEnterAsync(journey, profileId, "d:" + value, new JourneyContext { Trigger = "date_trait" }, when, ct);
     }
 
     // ---- profile facts for rules ------------------------------------------------------------------------
 
-    private async Task PreloadFactsAsync(JourneyInput input, HashSet<long> profileIds, CancellationToken ct)
+    /// <summary>Loads what the journeys' profile rules read (events, identity kinds, memberships) for the profiles that may
+    /// evaluate one; nothing when no rule reads them (see <see cref="WorkspaceJourneys.RuleReads"/>).</summary>
+    private async Task PreloadFactsAsync(IReadOnlyCollection<long> ids, CancellationToken ct)
     {
-        var rules = new List<SegmentRule>();
-        foreach (var j in journeys.ByKey.Values)
+        var reads = journeys.RuleReads;
+        if (ids.Count == 0 || (reads.Events.IsEmpty && !reads.IdentityKinds && !reads.Memberships)) return;
+        foreach (var id in ids) _facts[id] = new Facts();
+        if (!reads.Events.IsEmpty)
         {
-            foreach (var def in j.Versions.Values)
-            {
-                if (def.EntryFilter?.Profile is { } f) rules.Add(f);
-                foreach (var b in def.Steps.OfType<BranchStep>()) rules.AddRange(b.Arms.Select(a => a.When.Profile).OfType<SegmentRule>());
-            }
+            foreach (var e in await tx.LoadEventsAsync(_ws, ids, reads.Events, ct)) _facts[e.ProfileId].Events.Add(e);
         }
-        if (rules.Count == 0) return;
-        var deps = rules.Select(RuleDependencies.Of).ToList();
-        var ids = profileIds.Concat(input.Timers.Select(t => _instances.TryGetValue(t.InstanceId, out var w) ? w.Instance.ProfileId : t.ProfileId)).ToHashSet();
-        foreach (var id in ids) _facts[id] = new Facts { Loaded = true };
-        var eventNames = deps.SelectMany(d => d.Events).ToHashSet(StringComparer.Ordinal);
-        if (eventNames.Count > 0)
-        {
-            foreach (var e in await tx.LoadEventsAsync(_ws, ids, EventNameFilter.For(eventNames), ct)) _facts[e.ProfileId].Events.Add(e);
-        }
-        if (deps.Any(d => d.Reachability.Count > 0))
+        if (reads.IdentityKinds)
         {
             foreach (var (id, kinds) in await tx.LoadIdentityKindsAsync(_ws, ids, ct)) _facts[id].IdentityKinds = kinds;
         }
-        if (deps.Any(d => d.Segments.Count > 0))
+        if (reads.Memberships)
         {
             foreach (var (id, state) in await tx.LoadSegmentStateAsync(_ws, ids, ct)) _facts[id].Memberships = state.Memberships.Keys.ToHashSet();
         }
     }
 
-    private BatchJourneyProfile Profile(long profileId, JourneyDefinition def) => new(this, profileId);
+    private BatchJourneyProfile Profile(long profileId) => new(this, profileId);
 
     private sealed class BatchJourneyProfile(JourneyStage stage, long profileId) : IJourneyProfile
     {

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Chuda.Channels.Webhooks;
@@ -66,20 +65,6 @@ public sealed class WebhookDispatcher : BackgroundService
             }
             _secrets[workspaceId] = secret;
             return secret;
-        }
-        finally
-        {
-            _secretGate.Release();
-        }
-    }
-
-    /// <summary>Forgets cached secrets (after a rotation through the settings API).</summary>
-    public void ForgetSecrets()
-    {
-        _secretGate.Wait();
-        try
-        {
-            _secrets.Clear();
         }
         finally
         {
@@ -175,6 +160,4 @@ public sealed class WebhookDispatcher : BackgroundService
         _secretGate.Dispose();
         base.Dispose();
     }
-
-    internal static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 }

@@ -6,6 +6,7 @@ using Chuda.Domain.Journeys;
 using Chuda.Engine;
 using Chuda.Engine.Journeys;
 using Chuda.Engine.Profiles;
+using Chuda.Engine.Scheduling;
 using Chuda.Engine.Segments;
 using Chuda.Engine.Workspaces;
 using Chuda.Storage;
@@ -107,7 +108,7 @@ public static class SimulateCommand
                 var segmentScheduler = new SegmentScheduler(store, partitions, segmentCatalog, clock, NullLogger<SegmentScheduler>.Instance, segmentOptions);
                 var timers = new JourneyScheduler(store, partitions, catalog, clock, NullLogger<JourneyScheduler>.Instance, journeyOptions);
                 var runner = new JourneyRunner(store, partitions, catalog, segmentCatalog, clock, NullLogger<JourneyRunner>.Instance, journeyOptions);
-                var service = new JourneyService(store, catalog, segmentCatalog, partitions, clock, journeyOptions);
+                var service = new JourneyService(store, catalog, segmentCatalog, partitions, clock);
                 using (var doc = JsonDocument.Parse(definitionText))
                 {
                     await service.CreateAsync(ws.Id, "simulated", doc.RootElement, "simulate", ct);
@@ -118,12 +119,7 @@ public static class SimulateCommand
                 {
                     while (true)
                     {
-                        var next = new[]
-                        {
-                            await store.GetNextJourneyTimerDueAsync(ct) ?? DateTimeOffset.MaxValue,
-                            await store.GetNextSegmentCheckDueAsync(ct) ?? DateTimeOffset.MaxValue,
-                            (await store.ListJourneysAsync(ws.Id, ct)).Select(j => j.NextRunAt ?? DateTimeOffset.MaxValue).DefaultIfEmpty(DateTimeOffset.MaxValue).Min(),
-                        }.Min();
+                        var next = await DueWork.NextAsync(store, ct) ?? DateTimeOffset.MaxValue;
                         if (next > target) break;
                         if (next > clock.Now) clock.Now = next;
                         await segmentScheduler.FireDueAsync(ct);
