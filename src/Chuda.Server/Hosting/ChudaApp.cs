@@ -31,7 +31,9 @@ public static class ChudaApp
             throw;
         }
 
-        builder.Services.AddSingleton(store);
+        // A factory registration, so the container owns the store and disposes it (closing its connection pool) with the app;
+        // an instance registration would leave it open, one pool per server started in a process.
+        builder.Services.AddSingleton<IChudaStore>(_ => store);
         builder.Services.AddSingleton(options.Time);
         builder.Services.AddSingleton(options.Engine);
         builder.Services.AddSingleton<WorkspaceDirectory>();
