@@ -456,7 +456,13 @@ public static class TemplateParser
             }
             catch (Exception e)
             {
-                Error(path, "template syntax error: " + e.Message.ReplaceLineEndings(" ").Trim());
+                var message = "template syntax error: " + e.Message.ReplaceLineEndings(" ").Trim();
+                if (source.Contains("}}}", StringComparison.Ordinal) && !source.Contains("{{{", StringComparison.Ordinal))
+                {
+                    message += " (a '}' right after '}}' reads as '}}}'; put a space between them: {{json x}} })";
+                }
+
+                Error(path, message);
                 return null;
             }
 

@@ -15,7 +15,7 @@ internal static class TemplateTestKit
 
     /// <summary>A valid template with one locale holding <paramref name="channels"/> (the inside of the locale object).</summary>
     public static TemplateDefinition One(string channels, string locale = "en", string required = "[]") =>
-        Valid($$$"""{"name":"t","defaultLocale":"{{{locale}}}","locales":{"{{{locale}}}":{{{channels}}}},"required":{{{required}}}}""");
+        Valid("{\"name\":\"t\",\"defaultLocale\":\"" + locale + "\",\"locales\":{\"" + locale + "\":" + channels + "},\"required\":" + required + "}");
 
     /// <summary>The errors of a template that must be invalid.</summary>
     public static IReadOnlyList<TemplateError> Errors(string json)
@@ -34,6 +34,9 @@ internal static class TemplateTestKit
             $"expected an error at {path} containing '{fragment}', got:\n" + string.Join("\n", errors));
     }
 
+    /// <summary>A JSON string literal.</summary>
+    public static string Quote(string s) => System.Text.Json.JsonSerializer.Serialize(s);
+
     public static TemplateData Data(string json = "{}", string? timeZone = null, string? locale = null) =>
         TemplateData.FromJson(json, timeZone, locale);
 
@@ -46,7 +49,7 @@ internal static class TemplateTestKit
     public static (string Text, RenderResult Result) Sms(string source, string dataJson = "{}", string? locale = null,
         string? timeZone = null, string templateLocale = "en")
     {
-        var t = One($$$"""{"sms":{"text":{{{System.Text.Json.JsonSerializer.Serialize(source)}}}}}""", templateLocale);
+        var t = One("""{"sms":{"text":""" + Quote(source) + "}}", templateLocale);
         var result = Render(t, TemplateChannels.Sms, dataJson, locale, timeZone);
         return (((SmsContent)result.Content!).Text, result);
     }
