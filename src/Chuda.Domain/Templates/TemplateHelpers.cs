@@ -190,18 +190,23 @@ internal static class TemplateHelpers
             return TemplateValues.IsMissing(left) && TemplateValues.IsMissing(right);
         }
 
-        if (left is string || right is string || left is bool || right is bool)
-        {
-            return left!.GetType() == right!.GetType() && Equals(left, right);
-        }
-
-        if (TemplateValues.TryNumber(left, out var x) && TemplateValues.TryNumber(right, out var y))
+        // Numbers compare by value, also against numeric text (Handlebars.Net hands a literal such as 1.5 over as
+        // the string "1.5"); other values compare only with values of the same kind.
+        if ((IsNumber(left) || IsNumber(right)) && TemplateValues.TryNumber(left, out var x) && TemplateValues.TryNumber(right, out var y))
         {
             return x == y;
         }
 
+        if (left is string || right is string || left is bool || right is bool || IsNumber(left) || IsNumber(right))
+        {
+            return left!.GetType() == right!.GetType() && Equals(left, right);
+        }
+
         return TemplateValues.ToJson(left) == TemplateValues.ToJson(right);
     }
+
+    private static bool IsNumber(object? value) =>
+        value is decimal or double or float or int or long or short or byte or uint or ulong or ushort or sbyte;
 
     // ---- numbers ----------------------------------------------------------------------------------
 
@@ -370,7 +375,7 @@ internal static class TemplateHelpers
 internal static class CurrencyFormats
 {
     private static readonly ConcurrentDictionary<(string Culture, string Code), NumberFormatInfo> Cache = new();
-    private static readonly Lazy<Dictionary<string, string>> HomeSymbols = new(BuildHomeSymbols);
+    private static readonly Lazy<Dictionary<string, (string Symbol, string Language)>> HomeSymbols = new(BuildHomeSymbols);
 
     private static readonly HashSet<string> NoMinorUnits =
     [
@@ -420,9 +425,10 @@ internal static class CurrencyFormats
             }
         }
 
-        if (HomeSymbols.Value.TryGetValue(code, out var symbol))
+        if (HomeSymbols.Value.TryGetValue(code, out var home))
         {
-            return symbol;
+            // A symbol with letters (zł, د.ك.) is kept only for readers of its own language; others get the code.
+            return home.Symbol.Any(char.IsLetter) && home.Language != culture.TwoLetterISOLanguageName ? code : home.Symbol;
         }
 
         known = false;
@@ -452,9 +458,9 @@ internal static class CurrencyFormats
         }
     }
 
-    private static Dictionary<string, string> BuildHomeSymbols()
+    private static Dictionary<string, (string Symbol, string Language)> BuildHomeSymbols()
     {
-        var symbols = new Dictionary<string, string>(StringComparer.Ordinal);
+        var symbols = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
         var home = new HashSet<string>(StringComparer.Ordinal);
         foreach (var culture in CultureInfo.GetCultures(CultureTypes.SpecificCultures).OrderBy(c => c.Name, StringComparer.Ordinal))
         {
@@ -476,13 +482,9 @@ internal static class CurrencyFormats
 
             // The currency's home region (US for USD, CN for CNY) wins; otherwise the first region using it.
             var isHome = code.StartsWith(region.TwoLetterISORegionName, StringComparison.Ordinal);
-            if (isHome && home.Add(code))
+            if ((isHome && home.Add(code)) || !symbols.ContainsKey(code))
             {
-                symbols[code] = region.CurrencySymbol;
-            }
-            else if (!symbols.ContainsKey(code))
-            {
-                symbols[code] = region.CurrencySymbol;
+                symbols[code] = (region.CurrencySymbol, culture.TwoLetterISOLanguageName);
             }
         }
 
