@@ -148,6 +148,36 @@ public sealed class SqliteStoreTests : StoreComplianceTests
         Assert.DoesNotContain("SCAN", text, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("SELECT id FROM messages WHERE lane = 1 AND due_at IS NOT NULL AND due_at <= 5 ORDER BY due_at, id LIMIT 10", "messages_due (lane=? AND due_at>? AND due_at<?)")]
+    [InlineData("SELECT min(due_at) FROM messages WHERE lane = 0 AND due_at IS NOT NULL", "messages_due")]
+    [InlineData("SELECT id FROM messages WHERE workspace_id = 1 AND profile_id = 2 AND digest_key = 'd' AND status = 'collecting'", "messages_open_digest")]
+    [InlineData("SELECT id FROM messages WHERE digest_id = 5 AND workspace_id = 1 AND id <> 5 ORDER BY id", "messages_digest_items (digest_id=?)")]
+    [InlineData("SELECT id FROM messages WHERE provider_message_id = 'p' AND workspace_id = 1 ORDER BY id DESC LIMIT 1", "messages_provider_id (provider_message_id=?)")]
+    [InlineData("SELECT id FROM messages WHERE workspace_id = 1 AND idempotency_key = 'k'", "sqlite_autoindex_messages_1 (workspace_id=? AND idempotency_key=?)")]
+    [InlineData("SELECT id FROM messages WHERE workspace_id = 1 AND profile_id = 2 ORDER BY id DESC LIMIT 10", "messages_profile (workspace_id=? AND profile_id=?)")]
+    [InlineData("SELECT seq FROM message_events WHERE message_id = 1 AND workspace_id = 2 ORDER BY seq", "message_events_message (message_id=?)")]
+    [InlineData("SELECT seq FROM message_events WHERE workspace_id = 1 AND profile_id = 2 ORDER BY seq DESC LIMIT 10", "message_events_profile (workspace_id=? AND profile_id=?)")]
+    [InlineData("SELECT seq FROM consent_log WHERE workspace_id = 1 AND profile_id = 2 ORDER BY seq DESC LIMIT 10", "consent_log_profile (workspace_id=? AND profile_id=?)")]
+    [InlineData("SELECT kind, address FROM delivery_suppressions WHERE workspace_id = 1 AND (kind, address) IN (SELECT substr(value, 1, instr(value, char(31)) - 1), substr(value, instr(value, char(31)) + 1) FROM json_each('[]'))", "PRIMARY KEY (workspace_id=? AND kind=? AND address=?)")]
+    public async Task Delivery_hot_queries_use_an_index_without_sorting(string sql, string index)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_directory.Path, "chuda.db")};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        var plan = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync(Ct))
+        {
+            while (await reader.ReadAsync(Ct)) plan.Add(reader.GetString(3));
+        }
+        var text = string.Join(" | ", plan);
+        Assert.Contains(index, text, StringComparison.Ordinal);
+        Assert.DoesNotContain("TEMP B-TREE", text, StringComparison.Ordinal);
+        // The id lists are the only thing scanned (json_each, one row per id).
+        Assert.DoesNotContain("SCAN", text.Replace("SCAN json_each", "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Synchronous_normal_can_be_chosen()
     {

@@ -596,6 +596,9 @@ public sealed partial class PostgresStore : IChudaStore
             // Journeys follow the person: instances and what they produced move to the survivor.
             foreach (var sql in MoveJourneyRowsSql)
                 batch.BatchCommands.Add(BatchCommand(sql, P(workspaceId), P(fromProfileId), P(intoProfileId)));
+            // So do messages, consent and cool-downs.
+            foreach (var sql in MoveDeliveryRowsSql)
+                batch.BatchCommands.Add(BatchCommand(sql, P(workspaceId), P(fromProfileId), P(intoProfileId)));
             await batch.ExecuteNonQueryAsync(cancellationToken);
             if (batch.BatchCommands[0].RecordsAffected == 0)
                 throw new ConcurrencyConflictException($"Profile {fromProfileId} is not at version {expectedFromVersion} (changed or deleted concurrently).");
@@ -638,6 +641,8 @@ public sealed partial class PostgresStore : IChudaStore
             batch.BatchCommands.Add(BatchCommand("DELETE FROM segment_changes WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(profileId)));
             batch.BatchCommands.Add(BatchCommand("DELETE FROM segment_checks WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(profileId)));
             foreach (var table in JourneyProfileTables)
+                batch.BatchCommands.Add(BatchCommand($"DELETE FROM {table} WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(profileId)));
+            foreach (var table in DeliveryErasureTables)
                 batch.BatchCommands.Add(BatchCommand($"DELETE FROM {table} WHERE workspace_id = $1 AND profile_id = $2", P(workspaceId), P(profileId)));
             await batch.ExecuteNonQueryAsync(cancellationToken);
             var c = batch.BatchCommands;

@@ -590,6 +590,8 @@ public sealed partial class SqliteStore : IChudaStore
             command.ExecuteNonQuery();
             // Journeys follow the person: instances and what they produced move to the survivor.
             MoveJourneyRows(command);
+            // So do messages, consent and cool-downs.
+            MoveDeliveryRows(command);
             return Task.CompletedTask;
         }
 
@@ -620,6 +622,7 @@ public sealed partial class SqliteStore : IChudaStore
                     command.CommandText = $"DELETE FROM {table} WHERE workspace_id = $w AND profile_id = $p";
                     command.ExecuteNonQuery();
                 }
+                DeleteDeliveryRows(command);
             }
             var added = 0;
             var insert = Use(_commands.InsertSuppression);
