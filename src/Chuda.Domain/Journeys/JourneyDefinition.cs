@@ -189,6 +189,23 @@ public sealed record SendStep(string Id, string Template, IReadOnlyList<string> 
 {
     public override string Type => "send";
     public override IEnumerable<string> Next => Then is null ? [] : [Then];
+
+    /// <summary>How long the dedup key blocks another message to the person (null: the workspace default).</summary>
+    public TimeSpan? DedupWindow { get; init; }
+
+    /// <summary>Messages with the same digest key within the window become one digest (null: no digest).</summary>
+    public string? DigestKey { get; init; }
+
+    public TimeSpan? DigestWindow { get; init; }
+
+    /// <summary>Not sent after this long (a deferred promotion that would arrive too late is dropped as expired).</summary>
+    public TimeSpan? ExpiresAfter { get; init; }
+
+    /// <summary>Try the next channel when the chosen one has not delivered (or been read) within this long.</summary>
+    public TimeSpan? FallbackAfter { get; init; }
+
+    /// <summary><c>delivered</c> or <c>read</c>.</summary>
+    public string? FallbackUntil { get; init; }
 }
 
 /// <summary>Change the profile: deep-merge <paramref name="SetJson"/> into the traits, remove <paramref name="Unset"/> paths, add and remove tags.</summary>

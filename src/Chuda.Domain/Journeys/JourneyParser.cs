@@ -578,7 +578,8 @@ public static class JourneyParser
                 }
                 case "send":
                 {
-                    var k = Object(e, path, ["id", "type", "template", "channel", "channels", "category", "dedup_key", "next"]);
+                    var k = Object(e, path, ["id", "type", "template", "channel", "channels", "category", "dedup_key", "dedup_window", "digest",
+                        "expires_after", "fallback", "next"]);
                     if (k is null) return null;
                     if (!k.ContainsKey("template"))
                     {
@@ -595,8 +596,44 @@ public static class JourneyParser
                         channels = Strings(k["channels"], Child(path, "channels"), 32, nonEmpty: true);
                     var category = k.ContainsKey("category") ? String(k, "category", path, 64) : "marketing";
                     var dedup = k.ContainsKey("dedup_key") ? String(k, "dedup_key", path) : null;
+                    var dedupWindow = k.ContainsKey("dedup_window") ? Duration(k, "dedup_window", path) : null;
+                    var expires = k.ContainsKey("expires_after") ? Duration(k, "expires_after", path) : null;
+                    string? digestKey = null;
+                    TimeSpan? digestWindow = null;
+                    if (k.TryGetValue("digest", out var dg))
+                    {
+                        var dk = Object(dg, Child(path, "digest"), ["key", "window"], "key");
+                        if (dk is not null)
+                        {
+                            digestKey = String(dk, "key", Child(path, "digest"));
+                            if (dk.ContainsKey("window")) digestWindow = Duration(dk, "window", Child(path, "digest"));
+                        }
+                    }
+                    TimeSpan? fallbackAfter = null;
+                    string? fallbackUntil = null;
+                    if (k.TryGetValue("fallback", out var fb))
+                    {
+                        var fp = Child(path, "fallback");
+                        var fk = Object(fb, fp, ["after", "until"], "after");
+                        if (fk is not null)
+                        {
+                            fallbackAfter = Duration(fk, "after", fp);
+                            fallbackUntil = fk.ContainsKey("until") ? String(fk, "until", fp) : "delivered";
+                            if (fallbackUntil is not null and not ("delivered" or "read"))
+                                Error(Child(fp, "until"), JourneyErrorCodes.InvalidValue, "expected 'delivered' or 'read'");
+                        }
+                        if (channels is { Count: < 2 }) Error(fp, JourneyErrorCodes.InvalidValue, "a fallback needs at least two channels");
+                    }
                     if (template is null || channels is null || category is null) return null;
-                    return new SendStep(id, template, channels, category, dedup, StepRef(k, "next", path));
+                    return new SendStep(id, template, channels, category, dedup, StepRef(k, "next", path))
+                    {
+                        DedupWindow = dedupWindow,
+                        DigestKey = digestKey,
+                        DigestWindow = digestWindow,
+                        ExpiresAfter = expires,
+                        FallbackAfter = fallbackAfter,
+                        FallbackUntil = fallbackAfter is null ? null : fallbackUntil,
+                    };
                 }
                 case "update_profile":
                 {
