@@ -61,6 +61,19 @@ internal sealed class SegmentHarness : IAsyncDisposable
 
     public Workspace Workspace { get; private set; } = null!;
 
+    public Chuda.Engine.Delivery.DeliveryOptions DeliveryOptions { get; set; } = new() { QuickRetries = 0 };
+
+    /// <summary>The tests' recording provider kind (<c>test</c>), registered beside the built-in ones.</summary>
+    public Delivery.RecordingProviderFactory Recorder { get; } = new();
+
+    public Chuda.Engine.Delivery.DeliveryCatalog DeliveryCatalog { get; private set; } = null!;
+
+    public Chuda.Engine.Delivery.DeliveryDispatcher Dispatcher { get; private set; } = null!;
+
+    public Chuda.Engine.Delivery.DeliveryService Delivery { get; private set; } = null!;
+
+    public Chuda.Engine.Delivery.InboxHub Inbox { get; private set; } = null!;
+
     /// <param name="durable">False: SQLite without fsync on commit, for tests that commit thousands of times.</param>
     public static async Task<SegmentHarness> StartAsync(string dataPath, FakeTimeProvider time, bool durable = true)
     {
@@ -91,12 +104,28 @@ internal sealed class SegmentHarness : IAsyncDisposable
         Scheduler = new SegmentScheduler(Store, Partitions, Catalog, Time, NullLogger<SegmentScheduler>.Instance, segmentOptions);
         Backfill = new SegmentBackfill(Store, Partitions, Catalog, Time, NullLogger<SegmentBackfill>.Instance, segmentOptions);
         Service = new SegmentService(Store, Catalog, Time, segmentOptions);
+        var client = new Chuda.Channels.Webhooks.WebhookClient(new Chuda.Channels.Webhooks.WebhookClientOptions
+        {
+            Security = new Chuda.Channels.Webhooks.WebhookSecurityOptions { AllowedNetworks = ["127.0.0.0/8"] },
+        }, Time);
+        DeliveryCatalog = new Chuda.Engine.Delivery.DeliveryCatalog(Store, Time, DeliveryOptions,
+        [
+            new Chuda.Channels.Providers.SandboxProviderFactory(), new Chuda.Channels.Providers.InAppProviderFactory(),
+            new Chuda.Channels.Providers.WebhookChannelProviderFactory(client), Recorder,
+        ]);
+        var composer = new Chuda.Engine.Delivery.MessageComposer(Store, DeliveryOptions);
+        Dispatcher = new Chuda.Engine.Delivery.DeliveryDispatcher(Store, DeliveryCatalog, composer, Time, DeliveryOptions,
+            NullLogger<Chuda.Engine.Delivery.DeliveryDispatcher>.Instance);
+        Inbox = new Chuda.Engine.Delivery.InboxHub(Dispatcher);
+        Delivery = new Chuda.Engine.Delivery.DeliveryService(Store, DeliveryCatalog, composer, Dispatcher, Inbox, Time);
     }
 
     /// <summary>Stops the engine and closes the store (as a process exit would), then opens a new engine on the same data.</summary>
     public async Task RestartAsync()
     {
         await Partitions.StopAsync(CancellationToken.None);
+        await DeliveryCatalog.DisposeAsync();
+        Dispatcher.Dispose();
         await Store.DisposeAsync();
         await OpenAsync();
     }
@@ -148,7 +177,11 @@ internal sealed class SegmentHarness : IAsyncDisposable
         await Runner.RunDueAsync(CancellationToken.None);
         await Timers.FireDueAsync(CancellationToken.None);
         await Scheduler.FireDueAsync(CancellationToken.None);
+        if (RunDelivery) await Dispatcher.RunDueAsync(CancellationToken.None);
     }
+
+    /// <summary>Whether <see cref="AdvanceToAsync"/> and <see cref="RunUntilAsync"/> also run the delivery dispatcher.</summary>
+    public bool RunDelivery { get; set; }
 
     /// <summary>Advances the clock in steps of at most <paramref name="step"/> up to <paramref name="until"/>, firing what comes due
     /// at each instant a timer is due (so every timer fires at its own due time, as in production).</summary>
@@ -156,7 +189,7 @@ internal sealed class SegmentHarness : IAsyncDisposable
     {
         while (true)
         {
-            var next = await DueWork.NextAsync(Store, CancellationToken.None) ?? DateTimeOffset.MaxValue;
+            var next = await DueWork.NextAsync(Store, CancellationToken.None, RunDelivery) ?? DateTimeOffset.MaxValue;
             if (next > until) break;
             await AdvanceToAsync(next > Time.GetUtcNow() ? next : Time.GetUtcNow());
         }
@@ -177,6 +210,8 @@ internal sealed class SegmentHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Partitions.StopAsync(CancellationToken.None);
+        await DeliveryCatalog.DisposeAsync();
+        Dispatcher.Dispose();
         await Store.DisposeAsync();
     }
 }

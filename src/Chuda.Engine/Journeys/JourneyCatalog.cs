@@ -112,6 +112,11 @@ public sealed class JourneyCatalog(IChudaStore store)
 
     internal void OnWebhooksQueued() => WebhooksQueued?.Invoke();
 
+    /// <summary>Raised after a commit that queued messages for delivery, with the earliest one's due time.</summary>
+    public event Action<DateTimeOffset>? MessagesQueued;
+
+    internal void OnMessagesQueued(DateTimeOffset due) => MessagesQueued?.Invoke(due);
+
     public WorkspaceJourneys For(long workspaceId) => _byWorkspace.GetValueOrDefault(workspaceId) ?? WorkspaceJourneys.Empty;
 
     public IEnumerable<CompiledJourney> All => _byWorkspace.Values.SelectMany(w => w.ByKey.Values);

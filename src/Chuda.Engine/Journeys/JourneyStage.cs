@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Chuda.Domain.Delivery;
 using Chuda.Domain.Journeys;
 using Chuda.Domain.Profiles;
 using Chuda.Domain.Segments;
@@ -63,6 +64,7 @@ internal sealed class JourneyStage(
     private readonly Dictionary<long, List<Working>> _byProfile = [];
     private readonly Dictionary<(long Journey, long Profile), (DateTimeOffset LastEnteredAt, bool Active)> _entries = [];
     private readonly List<SendRequest> _sends = [];
+    private readonly List<OutboundMessage> _messages = [];
     private readonly List<JourneyTask> _tasks = [];
     private readonly List<WebhookRequest> _webhooks = [];
     private readonly List<JourneyConversion> _conversions = [];
@@ -75,6 +77,9 @@ internal sealed class JourneyStage(
     public DateTimeOffset? EarliestTimer { get; private set; }
 
     public bool QueuedWebhooks => _webhooks.Count > 0;
+
+    /// <summary>The earliest due time of the messages this stage queued for delivery.</summary>
+    public DateTimeOffset? EarliestMessage => _messages.Count == 0 ? null : _messages.Min(m => m.DueAt);
 
     private sealed class Working(JourneyInstance instance, bool isNew)
     {
@@ -434,6 +439,7 @@ internal sealed class JourneyStage(
                 _sends.Add(new SendRequest(_ws, 0, i.ProfileId, i.JourneyKey, i.Version, i.Id, s.StepId, s.Seq, key, s.Step.Template,
                     JsonSerializer.Serialize(s.Step.Channels.ToList(), JourneyJson.Default.ListString), s.Step.Category, s.Step.DedupKey,
                     SendContext(ctx), at, now, "pending"));
+                _messages.Add(DeliveryMessage(i, s, key, ctx, at));
                 break;
             case TaskEffect t:
                 _tasks.Add(new JourneyTask(_ws, 0, i.ProfileId, i.JourneyKey, i.Id, t.StepId, t.Seq, t.Step.Title, t.Step.Note, t.Assignee, t.FromQueue,
@@ -447,6 +453,29 @@ internal sealed class JourneyStage(
             case UpdateEffect:
                 break; // applied to the profile during the walk
         }
+    }
+
+    /// <summary>The outbox row for a send step: written in the same transaction as the walk, with the same idempotency key.</summary>
+    private OutboundMessage DeliveryMessage(JourneyInstance i, SendEffect s, string key, JourneyContext ctx, DateTimeOffset at)
+    {
+        var step = s.Step;
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream))
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName("event");
+            if (ctx.Properties.ValueKind == JsonValueKind.Object) ctx.Properties.WriteTo(writer);
+            else writer.WriteRawValue("{}");
+            writer.WritePropertyName("journey");
+            writer.WriteRawValue(SendContext(ctx));
+            writer.WriteEndObject();
+        }
+        var category = step.Category;
+        return new OutboundMessage(_ws, 0, key, i.ProfileId, null, "journey", i.JourneyKey, s.StepId, step.Template, null, category,
+            Categories.IsTransactional(category) ? Lane.Transactional : Lane.Marketing, step.Channels, 0, null, null, null, step.DedupKey, step.DedupWindow,
+            step.DigestKey, step.DigestWindow, null, step.FallbackAfter is { } fa ? new FallbackRule(fa, step.FallbackUntil ?? FallbackRule.Delivered) : null,
+            System.Text.Encoding.UTF8.GetString(stream.ToArray()), null, MessageStatuses.Queued, at, 0, step.ExpiresAfter is { } ex ? at + ex : null, now,
+            null, null, null, null, null, null, null, null, null, null);
     }
 
     private static string SendContext(JourneyContext ctx)
@@ -710,5 +739,6 @@ internal sealed class JourneyStage(
             await tx.WriteJourneyEffectsAsync(_sends, _tasks, _webhooks, _conversions,
                 [.. _stats.Select(kv => new JourneyStatDelta(_ws, kv.Key.Journey, kv.Key.Version, kv.Key.Step, kv.Key.Kind, shard, kv.Value))], ct);
         }
+        if (_messages.Count > 0) await tx.InsertMessagesAsync(_messages, ct);
     }
 }

@@ -71,6 +71,7 @@ public sealed class ProfileBatchProcessor(
         if (batch.EarliestCheck is { } due) segments?.OnCheckScheduled(due); // after the commit, so the scheduler can see the row
         if (batch.EarliestTimer is { } timer) journeys?.OnTimerScheduled(timer);
         if (batch.QueuedWebhooks) journeys?.OnWebhooksQueued();
+        if (batch.EarliestMessage is { } message) journeys?.OnMessagesQueued(message);
         return outcomes;
     }
 
@@ -134,6 +135,9 @@ public sealed class ProfileBatchProcessor(
         public DateTimeOffset? EarliestTimer { get; private set; }
 
         public bool QueuedWebhooks { get; private set; }
+
+        /// <summary>The earliest due time of the messages journeys queued in this batch.</summary>
+        public DateTimeOffset? EarliestMessage { get; private set; }
 
         private JourneyInput JourneyInputFor(long ws)
         {
@@ -604,6 +608,7 @@ public sealed class ProfileBatchProcessor(
                     await stage.RunAsync(input, ct);
                     if (stage.EarliestTimer is { } t && (EarliestTimer is not { } e || t < e)) EarliestTimer = t;
                     QueuedWebhooks |= stage.QueuedWebhooks;
+                    if (stage.EarliestMessage is { } m && (EarliestMessage is not { } em || m < em)) EarliestMessage = m;
                 }
                 _journeyInputs.Clear();
                 if (_journeyUpdated.Count == 0 || segments is null) break;

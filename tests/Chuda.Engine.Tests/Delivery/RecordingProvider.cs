@@ -1,0 +1,51 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Chuda.Channels.Providers;
+
+namespace Chuda.Engine.Tests.Delivery;
+
+/// <summary>
+/// A provider kind <c>test</c> for pipeline tests: it records what it was asked to send and answers what the test scripted
+/// per recipient (default: accepted). The channel protocols themselves are tested against real peers in Chuda.Channels.Tests.
+/// </summary>
+internal sealed class RecordingProviderFactory : IProviderFactory
+{
+    public ConcurrentQueue<(string Provider, ProviderMessage Message)> Sent { get; } = new();
+
+    /// <summary>Scripted answers: recipient → queue of results (the last one repeats).</summary>
+    public ConcurrentDictionary<string, ConcurrentQueue<ProviderResult>> Script { get; } = new();
+
+    public string Kind => "test";
+
+    public IReadOnlyList<string> Channels { get; } = ["email", "sms", "push", "in_app", "wechat", "webhook"];
+
+    public IReadOnlyList<string> SecretFields { get; } = ["token"];
+
+    public IReadOnlyList<(string Path, string Message)> Validate(JsonElement config) => [];
+
+    public IChannelProvider Create(string id, string channel, JsonElement config) => new Provider(this, id, channel);
+
+    public void Answer(string recipient, params ProviderResult[] results) => Script[recipient] = new ConcurrentQueue<ProviderResult>(results);
+
+    public IReadOnlyList<ProviderMessage> To(string recipient) => [.. Sent.Where(s => s.Message.Recipient == recipient).Select(s => s.Message)];
+
+    private sealed class Provider(RecordingProviderFactory factory, string id, string channel) : IChannelProvider
+    {
+        public string Id { get; } = id;
+
+        public string Channel { get; } = channel;
+
+        public Task<ProviderResult> SendAsync(ProviderMessage message, CancellationToken cancellationToken)
+        {
+            factory.Sent.Enqueue((Id, message));
+            if (factory.Script.TryGetValue(message.Recipient, out var queue))
+            {
+                if (queue.Count > 1 && queue.TryDequeue(out var next)) return Task.FromResult(next);
+                if (queue.TryPeek(out var last)) return Task.FromResult(last);
+            }
+            return Task.FromResult(new ProviderResult(ProviderOutcome.Accepted, "accepted", "p-" + message.MessageId));
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
