@@ -17,6 +17,9 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
           journeys --store sqlite|postgres [--part burst|steady|event|quartz|all] [--timers 1000000] [--steady-rate 1000]
                   [--steady-seconds 30] [--events 2000] [--quartz-triggers 10000]
                   Timer firings (all due at once, and steady), event → next step latency, and Quartz.NET in the same run
+          delivery --store sqlite|postgres [--part policy|pipeline|smtp|priority|all] [--decisions 1000000] [--messages 20000]
+                  [--broadcast 100000] [--transactional-rate 50]
+                  Policy decisions/s, the dispatcher end to end, SMTP vs a bare client loop, transactional latency during a broadcast
           summarize FILE...   medians of the RESULT lines of several runs (bench/run.sh)
         PostgreSQL: --pg "Host=...;Username=...;Database=postgres" or env CHUDA_BENCH_PG (bench/run.sh starts a throw-away cluster).
         """);
@@ -33,6 +36,7 @@ return args[0] switch
     "segments" => await Segments.RunAsync(rest),
     "quartz" => await QuartzBaseline.RunAsync(rest),
     "journeys" => await Journeys.RunAsync(rest),
+    "delivery" => await Delivery.RunAsync(rest),
     "serve" => await Servers.ServeAsync(rest),
     "noop" => await Servers.NoopAsync(rest),
     _ => throw new ArgumentException($"Unknown scenario '{args[0]}'."),

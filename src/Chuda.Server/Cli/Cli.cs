@@ -14,6 +14,8 @@ public static class Cli
               Run the server (default http://127.0.0.1:5080) on the embedded SQLite store in DIR
               (default ./.chuda), or on PostgreSQL with --store "Host=…;Database=…;Username=…"
               (env CHUDA_STORE). Env CHUDA_WRITE_KEY / CHUDA_ADMIN_KEY fix the keys of workspace 'default'.
+              --public-url URL (env CHUDA_PUBLIC_URL): the address people reach this server at, used in
+              tracking, unsubscribe and preference links (default: the first --urls address).
           chuda import FILE [--workspace NAME] [--data DIR] [--store CONNECTION] [--report FILE]
               Load Segment-format JSONL events (*.jsonl, *.ndjson) or a CSV of profiles (header row =
               trait names; a userId column is required) through the same validation as the API.
@@ -94,7 +96,7 @@ internal sealed class UsageException(string message) : Exception(message);
 
 internal sealed record CommandLine(IReadOnlyDictionary<string, string> Named, IReadOnlyList<string> Positional)
 {
-    private static readonly HashSet<string> Known = ["urls", "data", "store", "partitions", "workspace", "report"];
+    private static readonly HashSet<string> Known = ["urls", "data", "store", "partitions", "workspace", "report", "public-url"];
 
     public string? Get(string name) => Named.GetValueOrDefault(name);
 
@@ -123,7 +125,16 @@ internal sealed record CommandLine(IReadOnlyDictionary<string, string> Named, IR
             WriteKey = NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_WRITE_KEY")),
             AdminKey = NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_ADMIN_KEY")),
             Engine = new EngineOptions { Partitions = partitions },
+            PublicUrl = PublicUrl(Get("public-url") ?? NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_PUBLIC_URL"))),
         };
+    }
+
+    private static Uri? PublicUrl(string? text)
+    {
+        if (text is null) return null;
+        if (!Uri.TryCreate(text.TrimEnd('/') + "/", UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            throw new UsageException("--public-url takes an absolute http(s) URL, e.g. https://chuda.example.com");
+        return url;
     }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;

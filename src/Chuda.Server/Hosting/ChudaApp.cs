@@ -1,4 +1,7 @@
+using Chuda.Channels.Providers;
+using Chuda.Channels.Webhooks;
 using Chuda.Engine;
+using Chuda.Engine.Delivery;
 using Chuda.Engine.Journeys;
 using Chuda.Engine.Profiles;
 using Chuda.Engine.Segments;
@@ -53,6 +56,26 @@ public static class ChudaApp
         builder.Services.AddSingleton<JourneyScheduler>();
         builder.Services.AddSingleton<JourneyRunner>();
         builder.Services.AddSingleton<WebhookDispatcher>();
+        var delivery = options.Delivery ?? new DeliveryOptions();
+        if (options.PublicUrl is { } publicUrl) delivery.PublicBaseUrl = publicUrl;
+        builder.Services.AddSingleton(delivery);
+        builder.Services.AddSingleton(sp => new WebhookClient(new WebhookClientOptions
+        {
+            Security = new WebhookSecurityOptions
+            {
+                AllowedHosts = sp.GetRequiredService<Chuda.Engine.Journeys.JourneyOptions>().WebhookAllowedHosts,
+                AllowedNetworks = sp.GetRequiredService<Chuda.Engine.Journeys.JourneyOptions>().WebhookAllowedNetworks,
+            },
+        }, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<WebhookClient>>()));
+        builder.Services.AddSingleton<IProviderFactory, SandboxProviderFactory>();
+        builder.Services.AddSingleton<IProviderFactory, InAppProviderFactory>();
+        builder.Services.AddSingleton<IProviderFactory>(sp => new WebhookChannelProviderFactory(sp.GetRequiredService<WebhookClient>()));
+        foreach (var factory in options.ProviderFactories) builder.Services.AddSingleton(factory);
+        builder.Services.AddSingleton<DeliveryCatalog>();
+        builder.Services.AddSingleton<MessageComposer>();
+        builder.Services.AddSingleton<DeliveryDispatcher>();
+        builder.Services.AddSingleton<InboxHub>();
+        builder.Services.AddSingleton<DeliveryService>();
         // Hosted services stop in reverse order: the schedulers, backfill, broadcast runner and webhook dispatcher stop
         // handing work to the partitions first; the partitions drain last.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProfilePartitions>());
@@ -61,6 +84,7 @@ public static class ChudaApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JourneyScheduler>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JourneyRunner>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Engine.DrainTimeout + TimeSpan.FromSeconds(5));
         builder.Services.AddProblemDetails();
         builder.Services.AddRequestDecompression();
@@ -76,6 +100,22 @@ public static class ChudaApp
         await app.Services.GetRequiredService<SegmentCatalog>().RefreshAsync(cancellationToken);
         // Likewise journeys: an event processed before the catalog is loaded would start or advance no journey.
         await app.Services.GetRequiredService<JourneyCatalog>().RefreshAsync(cancellationToken);
+        // Journeys' messages wake the dispatcher after their batch commits; the inbox hub listens to the dispatcher.
+        var dispatcher = app.Services.GetRequiredService<DeliveryDispatcher>();
+        app.Services.GetRequiredService<JourneyCatalog>().MessagesQueued += _ =>
+        {
+            dispatcher.Wake(Chuda.Domain.Delivery.Lane.Transactional);
+            dispatcher.Wake(Chuda.Domain.Delivery.Lane.Marketing);
+        };
+        _ = app.Services.GetRequiredService<InboxHub>();
+        if (options.PublicUrl is null)
+        {
+            // Links point at the address the server really listens on (known once started; port 0 picks one).
+            app.Lifetime.ApplicationStarted.Register(() =>
+            {
+                if (app.Urls.FirstOrDefault() is { } url) delivery.PublicBaseUrl = new Uri(url.TrimEnd('/') + "/");
+            });
+        }
         var directory = app.Services.GetRequiredService<WorkspaceDirectory>();
         var issued = await directory.BootstrapAsync(options.WriteKey, options.AdminKey, cancellationToken);
         if (issued is not null)
@@ -98,6 +138,8 @@ public static class ChudaApp
         app.MapWorkspacesApi();
         app.MapSegmentsApi();
         app.MapJourneysApi();
+        app.MapDeliveryApi();
+        app.MapTrackingApi();
         return app;
     }
 }

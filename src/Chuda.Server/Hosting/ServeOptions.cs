@@ -27,6 +27,16 @@ public sealed record ServeOptions
 
     public Chuda.Engine.Journeys.JourneyOptions Journeys { get; init; } = new();
 
+    /// <summary>Delivery tuning (defaults when null).</summary>
+    public Chuda.Engine.Delivery.DeliveryOptions? Delivery { get; init; }
+
+    /// <summary>The address people reach this server at, for tracking, unsubscribe and preference links
+    /// (<c>--public-url</c> / <c>CHUDA_PUBLIC_URL</c>); null: the first address the server listens on.</summary>
+    public Uri? PublicUrl { get; init; }
+
+    /// <summary>More provider kinds (tests, later channels); the built-in ones are sandbox, in_app, webhook and smtp.</summary>
+    public IReadOnlyList<Chuda.Channels.Providers.IProviderFactory> ProviderFactories { get; init; } = [];
+
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>Where first-start keys are printed.</summary>
