@@ -8,7 +8,7 @@
 // slowMs, sink (accept and discard everything, report nothing but "listening": for benchmarks).
 //
 // Faults are chosen by the recipient's local part: reject… → RCPT 550, busy… → RCPT 451, close… → RCPT 421 (and the
-// server closes), slow… → RCPT answered after slowMs, drop… → the connection is destroyed mid-DATA,
+// server closes), slow… → RCPT and the end of data each answered after slowMs, drop… → the connection is destroyed mid-DATA,
 // tempfail… → 451 after the data.
 import fs from 'node:fs';
 import { SMTPServer } from 'smtp-server';
@@ -92,13 +92,17 @@ const server = new SMTPServer({
     stream.on('end', () => {
       if (dropped) return;
       if (to.some(a => local(a).startsWith('tempfail'))) return callback(errorWith(451, 'Local error in processing'));
+      if (to.some(a => local(a).startsWith('slow'))) return setTimeout(() => accept(), config.slowMs ?? 5000);
+      accept();
+    });
+    const accept = () => {
       queued++;
       emit({
         event: 'message', id: session.id, transaction: session.transaction, from: session.envelope.mailFrom.address,
         to, size, user: session.user ?? null, secure: !!session.secure, queueId: 'Q' + queued,
       });
       callback(null, 'Ok: queued as Q' + queued);
-    });
+    };
   },
 });
 
