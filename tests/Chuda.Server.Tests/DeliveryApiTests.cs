@@ -310,6 +310,27 @@ public abstract partial class DeliveryApiTests : ServerTestBase
         Assert.Equal(HttpStatusCode.NotFound, (await other.PostAsync($"/api/v1/inbox/messages/{id}/read", null)).StatusCode);
     }
 
+    [Fact]
+    public async Task With_template_approvals_on_only_an_approved_version_is_sent_and_the_author_cannot_approve()
+    {
+        await SetUpAsync();
+        var patched = await ChudaServer.ReadJsonAsync(await Server.Admin.PatchAsync("/api/v1/settings", ChudaServer.Json("""{"templateApprovals":true}""")));
+        Assert.True(patched.GetProperty("templateApprovals").GetBoolean());
+        var blocked = await SendAsync("""{"to":{"userId":"u1"},"template":"hello","channels":["email"]}""");
+        var failed = await WaitForMessageAsync(blocked, m => m.GetProperty("status").GetString() == "failed");
+        Assert.Contains("has no approved version", failed.GetProperty("timeline").GetRawText(), StringComparison.Ordinal);
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await Server.Admin.PostAsync("/api/v1/templates/hello/versions/1/approve", null)).StatusCode);
+        var issued = await ChudaServer.ReadJsonAsync(await Server.Admin.PostAsync("/api/v1/workspaces/default/keys", ChudaServer.Json("""{"kind":"admin"}""")));
+        using var reviewer = Server.Client(new AuthenticationHeaderValue("Bearer", issued.GetProperty("key").GetString()));
+        var approved = await ChudaServer.ReadJsonAsync(await reviewer.PostAsync("/api/v1/templates/hello/versions/1/approve", null));
+        Assert.NotEqual(JsonValueKind.Null, approved.GetProperty("approvedAt").ValueKind);
+        Assert.Equal(1, (await Server.GetJsonAsync("/api/v1/templates/hello")).GetProperty("approvedVersion").GetInt32());
+
+        var sent = await SendAsync("""{"to":{"userId":"u1"},"template":"hello","channels":["email"]}""");
+        await WaitForMessageAsync(sent, m => m.GetProperty("status").GetString() == "delivered");
+    }
+
     // ---------- timelines ----------
 
     [Fact]

@@ -126,9 +126,9 @@ public sealed record AuditPage(IReadOnlyList<AuditView> Entries, long Next);
 /// <param name="TimeZone">IANA zone for broadcasts and for profiles without a zone of their own (null: UTC).</param>
 /// <param name="JourneyApprovals">Publishing a journey needs a second admin key's approval.</param>
 /// <param name="WebhookSecret">The Standard Webhooks signing secret (whsec_…) receivers verify journey webhooks with.</param>
-public sealed record SettingsView(string? TimeZone, bool JourneyApprovals, string WebhookSecret);
+public sealed record SettingsView(string? TimeZone, bool JourneyApprovals, string WebhookSecret, bool TemplateApprovals);
 
-public sealed record SettingsPatch(string? TimeZone, bool? JourneyApprovals);
+public sealed record SettingsPatch(string? TimeZone, bool? JourneyApprovals, bool? TemplateApprovals);
 
 /// <summary>Journeys (lifecycle, versions, approvals, API trigger, funnel), where profiles are in them, the requests they
 /// produced (sends, tasks, webhooks), the audit log and workspace settings.</summary>
@@ -653,7 +653,7 @@ public static class JourneysApi
     {
         var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
-        var (body, bad) = await Body.ReadObjectAsync(context, ["timeZone", "journeyApprovals"]);
+        var (body, bad) = await Body.ReadObjectAsync(context, ["timeZone", "journeyApprovals", "templateApprovals"]);
         if (body is null) return bad!;
         var changes = new List<(string Name, string? Value)>();
         if (body.Root.TryGetProperty("timeZone", out _))
@@ -668,6 +668,11 @@ public static class JourneysApi
             if (!Body.TryBool(body.Root, "journeyApprovals", out var approvals, out bad)) return bad!;
             changes.Add((JourneyService.ApprovalsSetting, approvals == true ? "true" : null));
         }
+        if (body.Root.TryGetProperty("templateApprovals", out _))
+        {
+            if (!Body.TryBool(body.Root, "templateApprovals", out var approvals, out bad)) return bad!;
+            changes.Add((Chuda.Engine.Delivery.DeliveryCatalog.TemplateApprovalsSetting, approvals == true ? "true" : null));
+        }
         var ws = caller.Workspace.Id;
         var ct = context.RequestAborted;
         var current = await store.GetWorkspaceSettingsAsync(ws, ct);
@@ -679,6 +684,7 @@ public static class JourneysApi
             await store.AppendAuditAsync(new AuditEntry(ws, 0, time.GetUtcNow(), caller.KeyId, "settings.changed", "settings", name,
                 JsonSerializer.Serialize(new Dictionary<string, string?> { ["from"] = before, ["to"] = value })), ct);
         }
+        if (changes.Count > 0) context.RequestServices.GetRequiredService<Chuda.Engine.Delivery.DeliveryCatalog>().Invalidate(ws);
         return TypedResults.Ok(await SettingsViewAsync(store, webhooks, ws, ct));
     }
 
@@ -687,7 +693,7 @@ public static class JourneysApi
         var secret = await webhooks.SecretAsync(ws, ct);
         var settings = await store.GetWorkspaceSettingsAsync(ws, ct);
         return new SettingsView(settings.GetValueOrDefault(JourneyService.TimeZoneSetting), settings.GetValueOrDefault(JourneyService.ApprovalsSetting) == "true",
-            secret);
+            secret, settings.GetValueOrDefault(Chuda.Engine.Delivery.DeliveryCatalog.TemplateApprovalsSetting) == "true");
     }
 
     // ---------- helpers ----------

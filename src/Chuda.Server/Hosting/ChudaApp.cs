@@ -70,6 +70,7 @@ public static class ChudaApp
         builder.Services.AddSingleton<IProviderFactory, SandboxProviderFactory>();
         builder.Services.AddSingleton<IProviderFactory, InAppProviderFactory>();
         builder.Services.AddSingleton<IProviderFactory>(sp => new WebhookChannelProviderFactory(sp.GetRequiredService<WebhookClient>()));
+        builder.Services.AddSingleton<IProviderFactory>(sp => new SmtpProviderFactory(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
         foreach (var factory in options.ProviderFactories) builder.Services.AddSingleton(factory);
         builder.Services.AddSingleton<DeliveryCatalog>();
         builder.Services.AddSingleton<MessageComposer>();

@@ -1,5 +1,9 @@
 using System.Text.Json;
 using Chuda.Channels.Providers;
+using Chuda.Channels.Webhooks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Chuda.Domain.Delivery;
 using Chuda.Engine.Delivery;
 using Chuda.Testing;
@@ -508,5 +512,45 @@ public sealed class DeliveryPipelineTests
             ["sms", "in_app"], "transactional", null, null, null, null, null, null), null, CancellationToken.None);
         await RunAsync(h);
         Assert.Equal(("sms", MessageStatuses.Delivered), ((await MessageAsync(h, ok)).Channel, (await MessageAsync(h, ok)).Status));
+    }
+
+    [Fact]
+    public async Task The_webhook_channel_posts_the_rendered_body_signed_with_the_message_s_idempotency_key_and_retries_a_503()
+    {
+        var received = new List<(string Id, string Signature, string Timestamp, string Body)>();
+        var calls = 0;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var app = builder.Build();
+        app.MapPost("/in", async (HttpContext c) =>
+        {
+            using var reader = new StreamReader(c.Request.Body);
+            var body = await reader.ReadToEndAsync();
+            if (Interlocked.Increment(ref calls) == 1) return Results.StatusCode(503);
+            lock (received) received.Add((c.Request.Headers["webhook-id"]!, c.Request.Headers["webhook-signature"]!, c.Request.Headers["webhook-timestamp"]!, body));
+            return Results.Ok();
+        });
+        await app.StartAsync();
+
+        using var dir = new TempDirectory();
+        await using var h = await StartAsync(dir);
+        const string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        await h.Delivery.SaveProviderAsync(h.Workspace.Id, "crm", "webhook", "webhook", 0, true,
+            Json($$"""{"url":"{{app.Urls.First()}}/in","secret":"{{secret}}"}"""), "t", CancellationToken.None);
+        await h.Delivery.SaveTemplateAsync(h.Workspace.Id, "hook", """
+            {"name":"Hook","defaultLocale":"en","locales":{"en":{"webhook":{"body":"{\"user\": \"{{profile.user_id}}\", \"name\": \"{{profile.first_name}}\"}"}}}}
+            """, null, "t", CancellationToken.None);
+        await PersonAsync(h, "u1");
+        var (m, _) = await h.Delivery.SendAsync(h.Workspace.Id, new SendCommand("u1", null, null, "hook", null, "{}", ["webhook"], "transactional",
+            null, null, null, null, null, null), "k-1", CancellationToken.None);
+        await RunAsync(h);
+        Assert.Equal(MessageStatuses.Retrying, (await MessageAsync(h, m)).Status);
+        await h.RunUntilAsync(T0 + TimeSpan.FromHours(2));
+        Assert.Equal(MessageStatuses.Delivered, (await MessageAsync(h, m)).Status);
+        var (id, signature, timestamp, body) = Assert.Single(received);
+        Assert.Equal(m.IdempotencyKey, id);
+        Assert.Equal("""{"user": "u1", "name": "Li"}""", body);
+        Assert.Equal(WebhookVerification.Valid, StandardWebhookSigner.Verify(secret, id, timestamp, signature, System.Text.Encoding.UTF8.GetBytes(body),
+            h.Time.GetUtcNow(), TimeSpan.FromDays(1)));
     }
 }
