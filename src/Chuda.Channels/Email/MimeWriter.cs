@@ -132,43 +132,53 @@ public static class MimeWriter
     internal static void AppendQuotedPrintable(StringBuilder sb, string text, bool endWithLineBreak)
     {
         var bytes = Encoding.UTF8.GetBytes(text.ReplaceLineEndings("\n"));
+        // At most 3 characters a byte, plus a 3-character soft break every 25 bytes or so, plus the final one.
+        var output = System.Buffers.ArrayPool<char>.Shared.Rent(bytes.Length * 3 + bytes.Length / 8 + 8);
+        var o = 0;
         var line = 0;
-        Span<char> encoded = stackalloc char[3];
         for (var i = 0; i < bytes.Length; i++)
         {
             var b = bytes[i];
             if (b == '\n')
             {
-                sb.Append("\r\n");
+                output[o++] = '\r';
+                output[o++] = '\n';
                 line = 0;
                 continue;
             }
             // Whitespace last on a line is encoded, and the last character may take the 76th column; not so before
             // the final soft break.
             var lastOnLine = i + 1 == bytes.Length ? !endWithLineBreak : bytes[i + 1] == '\n';
-            int length;
-            if (b is (byte)' ' or (byte)'\t' ? !lastOnLine : b is >= 33 and <= 126 and not (byte)'=')
-            {
-                encoded[0] = (char)b;
-                length = 1;
-            }
-            else
-            {
-                encoded[0] = '=';
-                encoded[1] = HexUpper(b >> 4);
-                encoded[2] = HexUpper(b & 0xF);
-                length = 3;
-            }
+            var literal = b is (byte)' ' or (byte)'\t' ? !lastOnLine : b is >= 33 and <= 126 and not (byte)'=';
+            var length = literal ? 1 : 3;
             // A line may be 76 characters; one that goes on needs the last of them for the soft break's '='.
             if (line + length > (lastOnLine ? QuotedPrintableLine : QuotedPrintableLine - 1))
             {
-                sb.Append("=\r\n");
+                output[o++] = '=';
+                output[o++] = '\r';
+                output[o++] = '\n';
                 line = 0;
             }
-            sb.Append(encoded[..length]);
+            if (literal)
+            {
+                output[o++] = (char)b;
+            }
+            else
+            {
+                output[o++] = '=';
+                output[o++] = HexUpper(b >> 4);
+                output[o++] = HexUpper(b & 0xF);
+            }
             line += length;
         }
-        if (endWithLineBreak && bytes.Length > 0 && bytes[^1] != '\n') sb.Append("=\r\n");
+        if (endWithLineBreak && bytes.Length > 0 && bytes[^1] != '\n')
+        {
+            output[o++] = '=';
+            output[o++] = '\r';
+            output[o++] = '\n';
+        }
+        sb.Append(output, 0, o);
+        System.Buffers.ArrayPool<char>.Shared.Return(output);
     }
 
     private static char HexUpper(int nibble) => (char)(nibble < 10 ? '0' + nibble : 'A' + nibble - 10);
