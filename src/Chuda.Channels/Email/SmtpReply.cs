@@ -23,8 +23,6 @@ internal sealed partial class SmtpReply
 
     public string Text => Lines.Count == 1 ? Lines[0] : string.Join(' ', Lines);
 
-    public bool IsPositive => Code is >= 200 and < 400;
-
     public override string ToString() => EnhancedCode is null ? $"{Code} {Text}" : $"{Code} {EnhancedCode} {Text}";
 
     /// <summary>The queue id a final 250 reply names: Postfix <c>queued as X</c>, Exim <c>id=X</c>, Sendmail <c>X Message accepted</c>, SES <c>Ok X</c>.</summary>
