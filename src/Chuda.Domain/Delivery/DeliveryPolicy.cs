@@ -88,7 +88,7 @@ public static class DeliveryPolicy
 
         // The channel list: the message's, else the person's preference, else the workspace order.
         var list = m.Channels.Count > 0 ? m.Channels : r.PreferredChannels.Count > 0 ? r.PreferredChannels : s.ChannelOrder;
-        var start = mode == DecideMode.Fallback ? m.ChannelIndex + 1 : 0;
+        var start = mode == DecideMode.Fallback ? (int)Math.Clamp((long)m.ChannelIndex + 1, 0, int.MaxValue) : 0;
         if (start >= list.Count)
             return new DeliveryDecision(DecisionKind.Drop, mode == DecideMode.Fallback ? "failed: no channel left to fall back to" : "dropped: no channel to send on");
 
@@ -138,7 +138,7 @@ public static class DeliveryPolicy
                     open.Add(i);
                     continue;
                 }
-                var end = LocalTimes.NextLocalTime(now, window.End, zone);
+                var end = LocalTimes.NextWallClock(now, window.End, zone);
                 if (earliestEnd is null || end < earliestEnd)
                 {
                     earliestEnd = end;

@@ -84,11 +84,13 @@ public sealed record DeliverySettings(
             w.WriteStartObject();
             w.WritePropertyName("quietHours");
             WriteWindow(w, QuietHours);
+            // Every channel explicitly (its effective window), so reading the JSON back gives the same policy whatever map it was built with.
             w.WriteStartObject("quietHoursByChannel");
-            foreach (var (channel, window) in QuietHoursByChannel.OrderBy(p => p.Key, StringComparer.Ordinal))
+            foreach (var channel in ChannelNames.All.Order(StringComparer.Ordinal))
             {
+                if (!QuietHoursByChannel.ContainsKey(channel) && Default.QuietHoursByChannel.ContainsKey(channel) == false) continue;
                 w.WritePropertyName(channel);
-                WriteWindow(w, window);
+                WriteWindow(w, QuietFor(channel));
             }
             w.WriteEndObject();
             w.WriteStartArray("frequencyCaps");
@@ -241,8 +243,8 @@ public sealed record DeliverySettings(
         }
         if (start is null || end is null)
         {
-            if (start is null) errors.Add(($"{path}.start", "required"));
-            if (end is null) errors.Add(($"{path}.end", "required"));
+            if (start is null && !e.TryGetProperty("start", out _)) errors.Add(($"{path}.start", "required"));
+            if (end is null && !e.TryGetProperty("end", out _)) errors.Add(($"{path}.end", "required"));
             return null;
         }
         if (start == end)

@@ -53,10 +53,11 @@ public sealed class LinkSigner(byte[] key)
         }
     }
 
+    /// <summary>Each field length-prefixed, so no choice of parts can be re-split into another that signs the same.</summary>
     private static byte[] Payload(string purpose, string[] parts)
     {
-        var sb = new StringBuilder(purpose);
-        foreach (var p in parts) sb.Append('\u001f').Append(p);
+        var sb = new StringBuilder();
+        foreach (var p in (string[])[purpose, .. parts]) sb.Append(p.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(':').Append(p);
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 }

@@ -66,6 +66,33 @@ public static class LocalTimes
     }
 
     /// <summary>
+    /// The first instant strictly after <paramref name="after"/> at which the wall clock in <paramref name="zone"/> reads
+    /// <paramref name="at"/>, counting both occurrences of a time that a fall-back night repeats (the end of a window that
+    /// is still open in the repeated hour is its second occurrence). Unlike <see cref="NextLocalTime"/>, which schedules
+    /// recurring work once per day (first occurrence), this is for "until" instants such as the end of quiet hours.
+    /// </summary>
+    public static DateTimeOffset NextWallClock(DateTimeOffset after, TimeOnly at, TimeZoneInfo zone)
+    {
+        var date = ToLocal(after, zone).Date;
+        for (var i = 0; i < 3; i++)
+        {
+            var local = DateTime.SpecifyKind(date.AddDays(i) + at.ToTimeSpan(), DateTimeKind.Unspecified);
+            if (zone.IsAmbiguousTime(local))
+            {
+                foreach (var offset in zone.GetAmbiguousTimeOffsets(local).OrderByDescending(o => o))
+                {
+                    var instant = new DateTimeOffset(local, offset);
+                    if (instant > after) return instant;
+                }
+                continue;
+            }
+            var candidate = ToInstant(local, zone);
+            if (candidate > after) return candidate;
+        }
+        throw new InvalidOperationException("No matching instant within three days.");
+    }
+
+    /// <summary>
     /// The instant a date trait names, moved by <paramref name="offset"/>, at local time <paramref name="at"/> when given:
     /// the calendar date (a date-only value is taken as that date in the zone, a date-time as its local date there) plus
     /// the offset's whole days, at <paramref name="at"/>; without <paramref name="at"/>, the instant plus the offset. Null when
