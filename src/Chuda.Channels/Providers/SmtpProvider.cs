@@ -28,10 +28,10 @@ public sealed class SmtpProvider(string id, SmtpSender sender, EmailAddress from
     public async Task<ProviderResult> SendAsync(ProviderMessage message, CancellationToken cancellationToken)
     {
         if (message.Content is not EmailContent content) return new ProviderResult(ProviderOutcome.PermanentFailure, "not e-mail content");
-        EmailMessage email;
+        SmtpSendResult result;
         try
         {
-            email = new EmailMessage
+            var email = new EmailMessage
             {
                 From = content.From is { Length: > 0 } f ? ParseMailbox(f) ?? from : from,
                 To = new EmailAddress(message.Recipient),
@@ -42,12 +42,13 @@ public sealed class SmtpProvider(string id, SmtpSender sender, EmailAddress from
                 MessageId = MessageIdFor(message),
                 Headers = message.Headers,
             };
+            // The sender validates addresses and headers (no CR/LF injection) before it connects.
+            result = await sender.SendAsync(email, cancellationToken);
         }
         catch (ArgumentException ex)
         {
             return new ProviderResult(ProviderOutcome.PermanentFailure, "invalid message: " + ex.Message);
         }
-        var result = await sender.SendAsync(email, cancellationToken);
         var detail = result.ReplyCode is { } code ? $"{code} {result.EnhancedCode} {result.Text}".Replace("  ", " ", StringComparison.Ordinal) : result.Text;
         return result.Outcome switch
         {

@@ -297,16 +297,41 @@ public sealed class DeliveryDispatcher : BackgroundService
 
     private sealed record Outcome(OutboundMessage Message, List<MessageEvent> Events, DeliverySuppression? Suppression);
 
+    /// <summary>Outcomes are committed in groups of at most this many as they come in, which bounds the in-flight window (provider
+    /// calls made whose outcome a crash would lose) to the calls under way plus one group.</summary>
+    private const int OutcomeGroup = 32;
+
     private async Task SendAsync(List<(OutboundMessage Message, Recipient Recipient)> toSend, Lane lane, CancellationToken ct)
     {
-        var outcomes = new ConcurrentBag<Outcome>();
+        var outcomes = System.Threading.Channels.Channel.CreateUnbounded<Outcome>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+        var writer = Task.Run(async () =>
+        {
+            var group = new List<Outcome>(OutcomeGroup);
+            while (await outcomes.Reader.WaitToReadAsync(CancellationToken.None))
+            {
+                while (group.Count < OutcomeGroup && outcomes.Reader.TryRead(out var o)) group.Add(o);
+                await CommitAsync(group, lane);
+                group.Clear();
+            }
+        }, CancellationToken.None);
         var parallel = new ParallelOptions
         {
             MaxDegreeOfParallelism = lane == Lane.Transactional ? _options.TransactionalConcurrency : _options.MarketingConcurrency,
             CancellationToken = ct,
         };
-        await Parallel.ForEachAsync(toSend, parallel, async (item, token) => outcomes.Add(await SendOneAsync(item.Message, item.Recipient, token)));
-        var list = outcomes.ToList();
+        try
+        {
+            await Parallel.ForEachAsync(toSend, parallel, async (item, token) => outcomes.Writer.TryWrite(await SendOneAsync(item.Message, item.Recipient, token)));
+        }
+        finally
+        {
+            outcomes.Writer.Complete();
+            await writer;
+        }
+    }
+
+    private async Task CommitAsync(List<Outcome> list, Lane lane)
+    {
         await _store.ApplyDeliveryAsync(new DeliveryWrite([.. list.Select(o => o.Message)], [.. list.SelectMany(o => o.Events)],
             [.. list.Select(o => o.Suppression).OfType<DeliverySuppression>()]), CancellationToken.None);
         foreach (var o in list)
