@@ -20,7 +20,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # ---- 2. npm packages for real protocol peers (lock file, offline-safe after first install) --------
-# tests/peers: @segment/analytics-node; tests/Chuda.Channels.Tests/peers: standardwebhooks (signature reference).
+# tests/peers: @segment/analytics-node; tests/Chuda.Channels.Tests/peers: standardwebhooks (signature reference), maildev and
+# smtp-server (SMTP peers; the delivery kill -9 test uses them too).
 for peers in tests/peers tests/Chuda.Channels.Tests/peers; do
   if [ -f "$peers/package-lock.json" ]; then
     if [ ! -d "$peers/node_modules" ] || [ "$peers/package-lock.json" -nt "$peers/node_modules/.package-lock.json" ]; then
