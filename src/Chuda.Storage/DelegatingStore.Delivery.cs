@@ -45,4 +45,5 @@ public abstract partial class DelegatingStore
 public abstract partial class DelegatingProfileTransaction
 {
     public virtual Task InsertMessagesAsync(IReadOnlyList<OutboundMessage> messages, CancellationToken cancellationToken) => Inner.InsertMessagesAsync(messages, cancellationToken);
+    public virtual Task RecordMessageConversionsAsync(IReadOnlyCollection<Domain.Journeys.JourneyConversion> conversions, CancellationToken cancellationToken) => Inner.RecordMessageConversionsAsync(conversions, cancellationToken);
 }

@@ -130,4 +130,8 @@ public partial interface IProfileTransaction
 {
     /// <summary>As <see cref="IChudaStore.InsertMessagesAsync"/>, inside the batch's transaction (journey send steps).</summary>
     Task InsertMessagesAsync(IReadOnlyList<OutboundMessage> messages, CancellationToken cancellationToken);
+
+    /// <summary>Attributes journey goal conversions to the messages the converting instance sent (idempotency keys
+    /// <c>j{instance}-…</c> with a send time): a <c>converted</c> timeline entry on each.</summary>
+    Task RecordMessageConversionsAsync(IReadOnlyCollection<Domain.Journeys.JourneyConversion> conversions, CancellationToken cancellationToken);
 }

@@ -823,6 +823,24 @@ public abstract partial class StoreComplianceTests
     }
 
     [Fact]
+    public async Task A_journey_conversion_is_attributed_to_the_sent_messages_of_its_instance_only()
+    {
+        var ws = await NewWorkspaceAsync();
+        await Store.InsertMessagesAsync([Outbound(ws.Id, "j77-3", 1), Outbound(ws.Id, "j77-4", 1), Outbound(ws.Id, "j777-1", 1), Outbound(ws.Id, "j7-1", 1)], Ct);
+        var sent = new List<OutboundMessage>();
+        foreach (var key in (string[])["j77-3", "j777-1", "j7-1"])
+            sent.Add((await Store.FindMessageByKeyAsync(ws.Id, key, Ct))! with { Status = MessageStatuses.Sent, SentAt = T0, Channel = "email" });
+        await Store.ApplyDeliveryAsync(new DeliveryWrite(sent, []), Ct);
+
+        await InTxAsync(tx => tx.RecordMessageConversionsAsync([new Chuda.Domain.Journeys.JourneyConversion(ws.Id, 1, 1, 77, 1, T0.AddHours(1), "wait", "{}")], Ct));
+        var converted = (await Store.GetProfileMessageEventsAsync(ws.Id, 1, 100, Ct)).Where(e => e.Kind == MessageEventKinds.Converted).ToList();
+        var only = Assert.Single(converted);
+        Assert.Equal(sent[0].Id, only.MessageId);
+        Assert.Equal(("email", T0.AddHours(1)), (only.Channel, only.At));
+        Assert.Contains("goal", only.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Merging_moves_delivery_rows_to_the_survivor()
     {
         var ws = await NewWorkspaceAsync();

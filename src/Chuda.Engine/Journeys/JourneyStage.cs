@@ -740,5 +740,6 @@ internal sealed class JourneyStage(
                 [.. _stats.Select(kv => new JourneyStatDelta(_ws, kv.Key.Journey, kv.Key.Version, kv.Key.Step, kv.Key.Kind, shard, kv.Value))], ct);
         }
         if (_messages.Count > 0) await tx.InsertMessagesAsync(_messages, ct);
+        if (_conversions.Count > 0) await tx.RecordMessageConversionsAsync(_conversions, ct);
     }
 }

@@ -752,6 +752,25 @@ public sealed partial class PostgresStore
 
     private sealed partial class PostgresProfileTransaction
     {
+        public async Task RecordMessageConversionsAsync(IReadOnlyCollection<Domain.Journeys.JourneyConversion> conversions, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(conversions);
+            foreach (var c in conversions)
+            {
+                var prefix = "j" + c.InstanceId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await using var command = new NpgsqlCommand(
+                    "INSERT INTO message_events (workspace_id, message_id, profile_id, at, kind, channel, detail) " +
+                    "SELECT workspace_id, id, profile_id, $1, 'converted', channel, $2 FROM messages " +
+                    "WHERE workspace_id = $3 AND idempotency_key >= $4 AND idempotency_key < $5 AND sent_at IS NOT NULL", connection, tx);
+                command.Parameters.Add(new NpgsqlParameter { Value = c.At });
+                command.Parameters.Add(new NpgsqlParameter { Value = "the journey's goal was met (step " + c.LastStep + ")" });
+                command.Parameters.Add(new NpgsqlParameter { Value = c.WorkspaceId });
+                command.Parameters.Add(new NpgsqlParameter { Value = prefix + "-" });
+                command.Parameters.Add(new NpgsqlParameter { Value = prefix + "." });
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
         public async Task InsertMessagesAsync(IReadOnlyList<OutboundMessage> messages, CancellationToken cancellationToken)
         {
             ArgumentNullException.ThrowIfNull(messages);

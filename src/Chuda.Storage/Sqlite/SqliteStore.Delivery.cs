@@ -666,5 +666,34 @@ public sealed partial class SqliteStore
             InsertMessages(store._writer, tx, messages, returnRows: false);
             return Task.CompletedTask;
         }
+
+        public Task RecordMessageConversionsAsync(IReadOnlyCollection<Domain.Journeys.JourneyConversion> conversions, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(conversions);
+            if (conversions.Count == 0) return Task.CompletedTask;
+            if (Volatile.Read(ref _finished) != 0) throw new InvalidOperationException("The transaction has already ended.");
+            using var command = store._writer.CreateCommand();
+            command.Transaction = tx;
+            // The instance's keys are "j{id}-{seq}": a range on the unique (workspace, key) index.
+            command.CommandText = "INSERT INTO message_events (workspace_id, message_id, profile_id, at, kind, channel, detail) " +
+                "SELECT workspace_id, id, profile_id, $at, 'converted', channel, $d FROM messages " +
+                "WHERE workspace_id = $w AND idempotency_key >= $lo AND idempotency_key < $hi AND sent_at IS NOT NULL";
+            var w = command.Parameters.Add(new SqliteParameter("$w", 0L));
+            var at = command.Parameters.Add(new SqliteParameter("$at", 0L));
+            var d = command.Parameters.Add(new SqliteParameter("$d", ""));
+            var lo = command.Parameters.Add(new SqliteParameter("$lo", ""));
+            var hi = command.Parameters.Add(new SqliteParameter("$hi", ""));
+            foreach (var c in conversions)
+            {
+                var prefix = "j" + c.InstanceId.ToString(CultureInfo.InvariantCulture);
+                w.Value = c.WorkspaceId;
+                at.Value = StoreValues.ToMillis(c.At);
+                d.Value = "the journey's goal was met (step " + c.LastStep + ")";
+                lo.Value = prefix + "-";
+                hi.Value = prefix + ".";
+                command.ExecuteNonQuery();
+            }
+            return Task.CompletedTask;
+        }
     }
 }

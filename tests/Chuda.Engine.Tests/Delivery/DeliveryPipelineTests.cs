@@ -553,4 +553,24 @@ public sealed class DeliveryPipelineTests
         Assert.Equal(WebhookVerification.Valid, StandardWebhookSigner.Verify(secret, id, timestamp, signature, System.Text.Encoding.UTF8.GetBytes(body),
             h.Time.GetUtcNow(), TimeSpan.FromDays(1)));
     }
+
+    [Fact]
+    public async Task A_journey_goal_marks_the_messages_its_walk_sent_as_converted()
+    {
+        using var dir = new TempDirectory();
+        await using var h = await StartAsync(dir);
+        await ProviderAsync(h, "email");
+        await PersonAsync(h, "u1");
+        await h.PublishJourneyAsync("cart", """
+            {"name":"Cart","trigger":{"type":"event","event":"Added To Cart"},"goal":{"event":"Order Completed","within":"P1D"},
+             "steps":[{"id":"s","type":"send","template":"hello","channel":"email","next":"w"},{"id":"w","type":"wait","duration":"P2D"}]}
+            """);
+        await h.SendAsync("""{"type":"track","userId":"u1","event":"Added To Cart"}""");
+        await RunAsync(h);
+        var m = Assert.Single(await h.Store.ListMessagesAsync(h.Workspace.Id, new MessageQuery(), CancellationToken.None));
+        Assert.Equal(MessageStatuses.Sent, m.Status);
+        h.Time.Advance(TimeSpan.FromHours(3));
+        await h.SendAsync("""{"type":"track","userId":"u1","event":"Order Completed"}""");
+        Assert.Contains(await TimelineAsync(h, m), t => t.StartsWith("converted: the journey's goal was met", StringComparison.Ordinal));
+    }
 }
