@@ -15,46 +15,11 @@ public sealed class ProcessTests : IDisposable
 
     public void Dispose() => _data.Dispose();
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => ChudaProcess.FreePort();
 
-    private Process Start(int port)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "chuda.dll");
-        var start = new ProcessStartInfo("dotnet", [dll, "serve", "--urls", $"http://127.0.0.1:{port}", "--data", _data.Path])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["CHUDA_WRITE_KEY"] = ChudaServer.WriteKey;
-        start.Environment["CHUDA_ADMIN_KEY"] = ChudaServer.AdminKey;
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
+    private Process Start(int port) => ChudaProcess.Start(port, _data.Path);
 
-    private static async Task WaitHealthyAsync(HttpClient client)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (true)
-        {
-            try
-            {
-                if ((await client.GetAsync("/health", timeout.Token)).IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-            }
-            await Task.Delay(TimeSpan.FromMilliseconds(100), TimeProvider.System, timeout.Token);
-        }
-    }
+    private static Task WaitHealthyAsync(HttpClient client) => ChudaProcess.WaitHealthyAsync(client);
 
     [Theory]
     [InlineData("TERM")]

@@ -600,6 +600,21 @@ public static class DeliveryApi
             m.ArchivedAt, m.ContentJson is null ? null : Parse(m.ContentJson), events);
     }
 
+    /// <summary>The optional <c>before</c> cursor: a message id.</summary>
+    internal static bool TryBefore(string? before, out long? id, out IResult? problem)
+    {
+        id = null;
+        problem = null;
+        if (before is null) return true;
+        if (!MessageIds.TryParse(before, out var b))
+        {
+            problem = Problems.Field("before", "A message id such as m_123.");
+            return false;
+        }
+        id = b;
+        return true;
+    }
+
     private static async Task<IResult> ListAsync(HttpContext context, IChudaStore store, long ws, MessageQuery query, int take)
     {
         var rows = await store.ListMessagesAsync(ws, query with { Limit = take + 1 }, context.RequestAborted);
@@ -615,12 +630,7 @@ public static class DeliveryApi
         var (caller, problem) = await AdminAsync(context, directory);
         if (caller is null) return problem!;
         if (!Query.TryInt(limit, "limit", 1, 1000, 50, out var take, out var bad)) return bad!;
-        long? beforeId = null;
-        if (before is not null)
-        {
-            if (!MessageIds.TryParse(before, out var b)) return Problems.Field("before", "A message id such as m_123.");
-            beforeId = b;
-        }
+        if (!TryBefore(before, out var beforeId, out bad)) return bad!;
         long? profileId = null;
         if (userId is not null)
         {
@@ -642,12 +652,7 @@ public static class DeliveryApi
         var (caller, problem) = await AdminAsync(context, directory);
         if (caller is null) return problem!;
         if (!Query.TryInt(limit, "limit", 1, 1000, 50, out var take, out var bad)) return bad!;
-        long? beforeId = null;
-        if (before is not null)
-        {
-            if (!MessageIds.TryParse(before, out var b)) return Problems.Field("before", "A message id such as m_123.");
-            beforeId = b;
-        }
+        if (!TryBefore(before, out var beforeId, out bad)) return bad!;
         return await ListAsync(context, store, caller.Workspace.Id, new MessageQuery(Channel: channel, Provider: "sandbox", BeforeId: beforeId), take);
     }
 

@@ -193,12 +193,7 @@ public static class TrackingApi
         if (c is null) return problem!;
         if (!Query.TryInt(limit, "limit", 1, 200, 50, out var take, out var bad)) return bad!;
         if (!Query.TryBool(archived, "archived", out var arch, out bad)) return bad!;
-        long? beforeId = null;
-        if (before is not null)
-        {
-            if (!MessageIds.TryParse(before, out var b)) return Problems.Field("before", "A message id such as m_123.");
-            beforeId = b;
-        }
+        if (!DeliveryApi.TryBefore(before, out var beforeId, out bad)) return bad!;
         var ct = context.RequestAborted;
         if (await ProfileAsync(store, c, ct) is not { } profileId) return TypedResults.Ok(new InboxPage([], 0, null));
         var rows = await store.ListMessagesAsync(c.Workspace, InboxQuery(profileId, arch ?? false, null, beforeId, take + 1), ct);
