@@ -377,7 +377,6 @@ public static class Delivery
         var sentAt = new Dictionary<string, long>();
         var rate = args.Int("transactional-rate", 50);
         var pause = TimeSpan.FromSeconds(1.0 / rate);
-        var drainedDuring = 0;
         foreach (var user in userIds)
         {
             if (e.Timing.Accepted.Count >= broadcast) break;
@@ -385,7 +384,6 @@ public static class Delivery
             var (m, _) = await e.Service.SendAsync(e.Workspace, new SendCommand(null, user, null, "bench", null, """{"event":{"count":1}}""", ["email"],
                 Categories.Transactional, null, null, null, null, null, null), null, CancellationToken.None);
             sentAt[m.PublicId] = start;
-            drainedDuring++;
             await Task.Delay(pause, TimeProvider.System, CancellationToken.None);
         }
         var backlogLeft = broadcast - e.Timing.Accepted.Count(kv => !sentAt.ContainsKey(kv.Key));
@@ -402,6 +400,5 @@ public static class Delivery
         Report.Result("delivery", kind, "transactional_accept_p95_ms", Report.Percentile(latencies, 95), "ms", null, "<= 50 ms", Report.Percentile(latencies, 95) <= 50);
         Report.Result("delivery", kind, "transactional_accept_p50_ms", Report.Percentile(latencies, 50), "ms");
         await WaitDrainedAsync(e, broadcast + latencies.Count, TimeSpan.FromMinutes(30));
-        _ = drainedDuring;
     }
 }

@@ -1,19 +1,22 @@
+using Chuda.Domain.Templates;
+
 namespace Chuda.Domain.Delivery;
 
-/// <summary>The channels a message can go out on. Providers for SMS, push and WeChat plug in behind the same names.</summary>
+/// <summary>The channels a message can go out on (the template channels); providers for SMS, push and WeChat plug in behind
+/// the same names.</summary>
 public static class ChannelNames
 {
-    public const string Email = "email";
-    public const string Sms = "sms";
-    public const string Push = "push";
-    public const string InApp = "in_app";
-    public const string WeChat = "wechat";
-    public const string Webhook = "webhook";
+    public const string Email = TemplateChannels.Email;
+    public const string Sms = TemplateChannels.Sms;
+    public const string Push = TemplateChannels.Push;
+    public const string InApp = TemplateChannels.InApp;
+    public const string WeChat = TemplateChannels.WeChat;
+    public const string Webhook = TemplateChannels.Webhook;
 
-    /// <summary>Every channel name the pipeline knows, in the default routing order.</summary>
+    /// <summary>Every channel, in the default routing order.</summary>
     public static readonly IReadOnlyList<string> All = [Push, InApp, Email, Sms, WeChat, Webhook];
 
-    public static bool IsKnown(string name) => All.Contains(name, StringComparer.Ordinal);
+    public static bool IsKnown(string name) => TemplateChannels.IsKnown(name);
 }
 
 /// <summary>Message categories: transactional (never gated by marketing rules) and marketing, plus custom topics
@@ -60,11 +63,6 @@ public static class MessageStatuses
     public const string Dropped = "dropped";
     public const string Merged = "merged";
     public const string Expired = "expired";
-
-    /// <summary>Statuses the dispatcher picks up when due.</summary>
-    public static readonly IReadOnlyList<string> Active = [Queued, Deferred, Collecting, Sending, Retrying, FallingBack, Sent];
-
-    public static bool IsFinal(string status) => status is Delivered or Failed or Bounced or Dropped or Merged or Expired;
 }
 
 /// <summary>Timeline entry kinds (<see cref="MessageEvent.Kind"/>).</summary>

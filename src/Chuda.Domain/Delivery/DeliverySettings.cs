@@ -84,11 +84,12 @@ public sealed record DeliverySettings(
             w.WriteStartObject();
             w.WritePropertyName("quietHours");
             WriteWindow(w, QuietHours);
-            // Every channel explicitly (its effective window), so reading the JSON back gives the same policy whatever map it was built with.
+            // Each channel with an override here or in the defaults, with its effective window, so reading the JSON back (which
+            // starts from the defaults) gives the same policy whatever map it was built with.
             w.WriteStartObject("quietHoursByChannel");
             foreach (var channel in ChannelNames.All.Order(StringComparer.Ordinal))
             {
-                if (!QuietHoursByChannel.ContainsKey(channel) && Default.QuietHoursByChannel.ContainsKey(channel) == false) continue;
+                if (!QuietHoursByChannel.ContainsKey(channel) && !Default.QuietHoursByChannel.ContainsKey(channel)) continue;
                 w.WritePropertyName(channel);
                 WriteWindow(w, QuietFor(channel));
             }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -167,7 +166,6 @@ public sealed class DeliveryDispatcher : BackgroundService
         var toSend = new List<(OutboundMessage, Recipient)>();
         var updates = new List<OutboundMessage>(due.Count);
         var events = new List<MessageEvent>(due.Count * 2);
-        var suppressions = new List<DeliverySuppression>();
         foreach (var group in due.GroupBy(m => m.WorkspaceId))
         {
             var w = await _catalog.GetAsync(group.Key, ct);
@@ -218,7 +216,7 @@ public sealed class DeliveryDispatcher : BackgroundService
                 }
             }
         }
-        await _store.ApplyDeliveryAsync(new DeliveryWrite(updates, events, suppressions), ct);
+        await _store.ApplyDeliveryAsync(new DeliveryWrite(updates, events), ct);
         return toSend;
     }
 
@@ -267,11 +265,12 @@ public sealed class DeliveryDispatcher : BackgroundService
                 Event(MessageEventKinds.Expired, null, d.Reason);
                 break;
             case DecisionKind.Drop:
-                // Falling back with no channel left ends in failure; a first decision that sends nothing is a drop.
-                var failed = m.Status is MessageStatuses.FallingBack or MessageStatuses.Sent or MessageStatuses.Delivered;
-                var status = failed ? (m.Status == MessageStatuses.FallingBack ? MessageStatuses.Failed : m.Status) : MessageStatuses.Dropped;
+                // A first decision that sends nothing is a drop. Falling back with no channel left: a failed send fails; a sent
+                // message whose receipt did not come stays sent.
+                var fallingBack = m.Status is MessageStatuses.FallingBack or MessageStatuses.Sent or MessageStatuses.Delivered;
+                var status = m.Status == MessageStatuses.FallingBack ? MessageStatuses.Failed : fallingBack ? m.Status : MessageStatuses.Dropped;
                 updates.Add(m with { Status = status, DueAt = null, Reason = reason });
-                Event(failed ? MessageEventKinds.Failed : MessageEventKinds.Dropped, null, reason);
+                Event(fallingBack ? MessageEventKinds.Failed : MessageEventKinds.Dropped, null, reason);
                 break;
             default:
                 throw new InvalidOperationException($"Unexpected decision {d.Kind}.");
@@ -285,12 +284,15 @@ public sealed class DeliveryDispatcher : BackgroundService
             m.StepId, m.TemplateId, m.InlineTemplateJson, m.Category, m.Lane, m.Channels, 0, null, null, null, null, null, m.DigestKey, m.DigestWindow, null,
             m.Fallback, m.DataJson, m.Locale, MessageStatuses.Collecting, now + window, 0, null, now, null, null, null, null, null, null, null, null, null,
             $"collecting items until {now + window:O}");
-        var item = m with { Status = MessageStatuses.Merged, DueAt = null };
-        var events = (d.Notes ?? []).Select(n => new MessageEvent(m.WorkspaceId, m.Id, m.ProfileId, now, MessageEventKinds.Skipped, n.Channel, n.Text)).ToList();
-        var joined = await _store.JoinDigestAsync(item, digest, [.. events, new MessageEvent(m.WorkspaceId, 0, m.ProfileId, now, MessageEventKinds.Digested, null,
-            $"item {m.PublicId} added")], ct);
-        await _store.ApplyDeliveryAsync(new DeliveryWrite([item with { DigestId = joined.Id, Reason = $"merged into digest {joined.PublicId}" }],
-            [new MessageEvent(m.WorkspaceId, m.Id, m.ProfileId, now, MessageEventKinds.Merged, null, $"merged into digest {joined.PublicId} ('{m.DigestKey}')")]), ct);
+        // One transaction: the item (merged, pointing at the digest by DigestId), its timeline, and the digest's "item added".
+        var item = m with { Status = MessageStatuses.Merged, DueAt = null, Reason = d.Reason };
+        List<MessageEvent> events =
+        [
+            .. (d.Notes ?? []).Select(n => new MessageEvent(m.WorkspaceId, m.Id, m.ProfileId, now, MessageEventKinds.Skipped, n.Channel, n.Text)),
+            new MessageEvent(m.WorkspaceId, m.Id, m.ProfileId, now, MessageEventKinds.Merged, null, d.Reason),
+            new MessageEvent(m.WorkspaceId, 0, m.ProfileId, now, MessageEventKinds.Digested, null, $"item {m.PublicId} added"),
+        ];
+        await _store.JoinDigestAsync(item, digest, events, ct);
     }
 
     // ---- sending ---------------------------------------------------------------------------------

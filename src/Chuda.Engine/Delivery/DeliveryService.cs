@@ -299,10 +299,6 @@ public sealed class DeliveryService(IChudaStore store, DeliveryCatalog catalog, 
         await store.ApplyDeliveryAsync(new DeliveryWrite([], [], null, coolDowns, subs), ct);
     }
 
-    // ---- messages ------------------------------------------------------------------------------
-
-    public Task<OutboundMessage?> GetMessageAsync(long ws, long id, CancellationToken ct) => store.GetMessageAsync(ws, id, ct);
-
     // ---- tracking ------------------------------------------------------------------------------
 
     private static string S(long v) => v.ToString(CultureInfo.InvariantCulture);

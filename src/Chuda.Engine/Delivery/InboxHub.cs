@@ -40,9 +40,6 @@ public sealed class InboxHub
         if (!_subscribers.TryGetValue((workspaceId, userId), out var set)) return;
         foreach (var channel in set.Values) channel.Writer.TryWrite(notice);
     }
-
-    /// <summary>How many clients are connected for a user (tests and diagnostics).</summary>
-    public int Connected(long workspaceId, string userId) => _subscribers.TryGetValue((workspaceId, userId), out var set) ? set.Count : 0;
 }
 
 /// <summary>A notice to a live client: <c>message</c> (a new message), <c>read</c>, <c>archived</c>.</summary>

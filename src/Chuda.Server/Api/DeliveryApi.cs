@@ -139,9 +139,6 @@ public static class DeliveryApi
             .Produces<UserTokenView>().ProducesProblem(400).ProducesProblem(401).ProducesProblem(403);
     }
 
-    private static async Task<(Caller? Caller, IResult? Problem)> AdminAsync(HttpContext context, WorkspaceDirectory directory) =>
-        await Auth.AdminAsync(context, directory);
-
     private static JsonElement Parse(string json)
     {
         using var doc = JsonDocument.Parse(json);
@@ -168,7 +165,7 @@ public static class DeliveryApi
 
     private static async Task<IResult> ListTemplatesAsync(HttpContext context, WorkspaceDirectory directory, IChudaStore store)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         var list = await store.ListTemplatesAsync(caller.Workspace.Id, context.RequestAborted);
         return TypedResults.Ok(list.Select(t => View(t, null)).ToList());
@@ -176,7 +173,7 @@ public static class DeliveryApi
 
     private static async Task<IResult> GetTemplateAsync(string id, HttpContext context, WorkspaceDirectory directory, IChudaStore store)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         var ws = caller.Workspace.Id;
         var t = await store.GetTemplateAsync(ws, id, context.RequestAborted);
@@ -188,7 +185,7 @@ public static class DeliveryApi
     private static async Task<IResult> PutTemplateAsync(string id, HttpContext context, WorkspaceDirectory directory, DeliveryService delivery,
         [FromHeader(Name = "If-Match")] string? ifMatch)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         int? expected = null;
         if (ifMatch is not null)
@@ -213,14 +210,14 @@ public static class DeliveryApi
 
     private static async Task<IResult> DeleteTemplateAsync(string id, HttpContext context, WorkspaceDirectory directory, IChudaStore store)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         return await store.DeleteTemplateAsync(caller.Workspace.Id, id, context.RequestAborted) ? TypedResults.NoContent() : Problems.NotFound($"No template has id '{id}'.");
     }
 
     private static async Task<IResult> TemplateVersionsAsync(string id, HttpContext context, WorkspaceDirectory directory, IChudaStore store)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         var versions = await store.ListTemplateVersionsAsync(caller.Workspace.Id, id, context.RequestAborted);
         return versions.Count == 0 ? Problems.NotFound($"No template has id '{id}'.") : TypedResults.Ok(versions.Select(View).ToList());
@@ -228,7 +225,7 @@ public static class DeliveryApi
 
     private static async Task<IResult> ApproveTemplateAsync(string id, int version, HttpContext context, WorkspaceDirectory directory, DeliveryService delivery)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         try
         {
@@ -242,7 +239,7 @@ public static class DeliveryApi
 
     private static async Task<IResult> PreviewAsync(string id, HttpContext context, WorkspaceDirectory directory, DeliveryService delivery)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         var (body, bad) = await Body.ReadObjectAsync(context, ["userId", "version", "channel", "locale", "event"], optional: true);
         if (body is null) return bad!;
@@ -277,7 +274,7 @@ public static class DeliveryApi
     private static async Task<IResult> SendAsync(HttpContext context, WorkspaceDirectory directory, DeliveryService delivery,
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         if (idempotencyKey is not null)
         {
@@ -372,14 +369,14 @@ public static class DeliveryApi
 
     private static async Task<IResult> GetPolicyAsync(HttpContext context, WorkspaceDirectory directory, DeliveryService delivery)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         return Results.Text((await delivery.GetPolicyAsync(caller.Workspace.Id, context.RequestAborted)).ToJson(), "application/json");
     }
 
     private static async Task<IResult> PutPolicyAsync(HttpContext context, WorkspaceDirectory directory, DeliveryService delivery)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         JsonElement root;
         try
@@ -402,7 +399,7 @@ public static class DeliveryApi
 
     private static async Task<IResult> ListProvidersAsync(HttpContext context, WorkspaceDirectory directory, IChudaStore store, DeliveryService delivery)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         var list = await store.ListProvidersAsync(caller.Workspace.Id, context.RequestAborted);
         return TypedResults.Ok(list.Select(p => new ProviderView(p.Id, p.Channel, p.Kind, p.Priority, p.Enabled, Parse(delivery.RedactedConfig(p)), p.UpdatedAt)).ToList());
@@ -410,7 +407,7 @@ public static class DeliveryApi
 
     private static async Task<IResult> PutProviderAsync(string id, HttpContext context, WorkspaceDirectory directory, DeliveryService delivery)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         var (body, bad) = await Body.ReadObjectAsync(context, ["channel", "kind", "priority", "enabled", "config"]);
         if (body is null) return bad!;
@@ -434,7 +431,7 @@ public static class DeliveryApi
 
     private static async Task<IResult> DeleteProviderAsync(string id, HttpContext context, WorkspaceDirectory directory, DeliveryService delivery)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         return await delivery.DeleteProviderAsync(caller.Workspace.Id, id, caller.KeyId, context.RequestAborted)
             ? TypedResults.NoContent() : Problems.NotFound($"No provider has id '{id}'.");
@@ -454,7 +451,7 @@ public static class DeliveryApi
 
     private static async Task<IResult> SubscriptionsAsync(string userId, HttpContext context, WorkspaceDirectory directory, IChudaStore store, DeliveryService delivery)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         try
         {
@@ -470,7 +467,7 @@ public static class DeliveryApi
     private static async Task<IResult> PutSubscriptionsAsync(string userId, HttpContext context, WorkspaceDirectory directory, IChudaStore store,
         DeliveryService delivery)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         var (body, bad) = await Body.ReadObjectAsync(context, ["subscriptions", "source"]);
         if (body is null) return bad!;
@@ -509,7 +506,7 @@ public static class DeliveryApi
     private static async Task<IResult> DeliveriesAsync(string userId, HttpContext context, WorkspaceDirectory directory, IChudaStore store,
         DeliveryService delivery, string? limit)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         if (!Query.TryInt(limit, "limit", 1, 1000, 200, out var take, out var bad)) return bad!;
         try
@@ -531,7 +528,7 @@ public static class DeliveryApi
 
     private static async Task<IResult> ListSuppressionsAsync(HttpContext context, WorkspaceDirectory directory, IChudaStore store, string? kind, string? limit)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         if (!Query.TryInt(limit, "limit", 1, 10_000, 1000, out var take, out var bad)) return bad!;
         var list = await store.ListDeliverySuppressionsAsync(caller.Workspace.Id, kind, take, context.RequestAborted);
@@ -540,7 +537,7 @@ public static class DeliveryApi
 
     private static async Task<IResult> AddSuppressionAsync(HttpContext context, WorkspaceDirectory directory, IChudaStore store, TimeProvider time)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         var (body, bad) = await Body.ReadObjectAsync(context, ["kind", "address", "detail"]);
         if (body is null) return bad!;
@@ -566,7 +563,7 @@ public static class DeliveryApi
 
     private static async Task<IResult> RemoveSuppressionAsync(string kind, string address, HttpContext context, WorkspaceDirectory directory, IChudaStore store)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         if (kind == "email" && Normalization.TryNormalizeEmail(address, out var e)) address = e;
         return await store.RemoveDeliverySuppressionAsync(caller.Workspace.Id, kind, address, context.RequestAborted)
@@ -627,7 +624,7 @@ public static class DeliveryApi
     private static async Task<IResult> ListMessagesAsync(HttpContext context, WorkspaceDirectory directory, IChudaStore store, DeliveryService delivery,
         string? userId, string? channel, string? status, string? provider, string? before, string? limit)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         if (!Query.TryInt(limit, "limit", 1, 1000, 50, out var take, out var bad)) return bad!;
         if (!TryBefore(before, out var beforeId, out bad)) return bad!;
@@ -649,7 +646,7 @@ public static class DeliveryApi
     private static async Task<IResult> SandboxAsync(HttpContext context, WorkspaceDirectory directory, IChudaStore store, string? channel, string? before,
         string? limit)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         if (!Query.TryInt(limit, "limit", 1, 1000, 50, out var take, out var bad)) return bad!;
         if (!TryBefore(before, out var beforeId, out bad)) return bad!;
@@ -658,7 +655,7 @@ public static class DeliveryApi
 
     private static async Task<IResult> GetMessageAsync(string id, HttpContext context, WorkspaceDirectory directory, IChudaStore store)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         if (!MessageIds.TryParse(id, out var key)) return Problems.Field("id", "A message id such as m_123.");
         var m = await store.GetMessageAsync(caller.Workspace.Id, key, context.RequestAborted);
@@ -667,7 +664,7 @@ public static class DeliveryApi
 
     private static async Task<IResult> MessageEventAsync(string id, HttpContext context, WorkspaceDirectory directory, IChudaStore store, DeliveryService delivery)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         if (!MessageIds.TryParse(id, out var key)) return Problems.Field("id", "A message id such as m_123.");
         var (body, bad) = await Body.ReadObjectAsync(context, ["type", "detail"]);
@@ -688,14 +685,14 @@ public static class DeliveryApi
 
     private static async Task<IResult> InboxSecretAsync(HttpContext context, WorkspaceDirectory directory, DeliveryService delivery)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         return TypedResults.Ok(new InboxSecretView(await delivery.InboxSecretAsync(caller.Workspace.Id, context.RequestAborted)));
     }
 
     private static async Task<IResult> InboxTokenAsync(HttpContext context, WorkspaceDirectory directory, DeliveryService delivery)
     {
-        var (caller, problem) = await AdminAsync(context, directory);
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         var (body, bad) = await Body.ReadObjectAsync(context, ["userId"]);
         if (body is null) return bad!;

@@ -78,7 +78,6 @@ public static class TrackingApi
         if (m is null) return Page(400, "Link not valid", "<p>This unsubscribe link is not valid.</p>");
         // A GET never changes anything (mail scanners follow links): the page asks for a confirmation.
         var action = $"/u/{ws}/{id}?s={Uri.EscapeDataString(s!)}";
-        var prefs = $"/p/{ws}/{id}?s=";
         return Page(200, "Unsubscribe", $"""
             <p>Stop receiving <b>{Enc(m.Category)}</b> messages{(m.Channel is null ? "" : " by " + Enc(m.Channel))}?</p>
             <form method="post" action="{Enc(action)}"><button type="submit">Unsubscribe</button></form>

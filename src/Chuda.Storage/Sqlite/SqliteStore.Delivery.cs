@@ -283,26 +283,16 @@ public sealed partial class SqliteStore
     {
         var where = "workspace_id = $w";
         var ps = new List<(string, object?)> { ("$w", workspaceId) };
-        if (q.ProfileId is { } p)
+        void Equal(string column, object? value)
         {
-            where += " AND profile_id = $p";
-            ps.Add(("$p", p));
+            if (value is null) return;
+            where += $" AND {column} = ${column}";
+            ps.Add(("$" + column, value));
         }
-        if (q.Channel is { } c)
-        {
-            where += " AND channel = $c";
-            ps.Add(("$c", c));
-        }
-        if (q.Status is { } s)
-        {
-            where += " AND status = $s";
-            ps.Add(("$s", s));
-        }
-        if (q.Provider is { } pr)
-        {
-            where += " AND provider = $pr";
-            ps.Add(("$pr", pr));
-        }
+        Equal("profile_id", q.ProfileId);
+        Equal("channel", q.Channel);
+        Equal("status", q.Status);
+        Equal("provider", q.Provider);
         if (q.Archived is { } a) where += a ? " AND archived_at IS NOT NULL" : " AND archived_at IS NULL";
         if (q.Unread is { } u) where += u ? " AND read_at IS NULL" : " AND read_at IS NOT NULL";
         if (q.BeforeId is { } b)
