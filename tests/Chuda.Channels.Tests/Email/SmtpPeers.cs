@@ -91,11 +91,13 @@ public sealed class ScriptSmtpServer : IAsyncDisposable
     /// </summary>
     public async Task SettledAsync()
     {
+        // Quiet for 200 ms: under load (test projects run in parallel on 2 cores) a line can sit in the pipe longer than
+        // 50 ms, and a too-short quiet window made assertions on event counts flaky.
         var seen = -1;
         while (_events.Count != seen)
         {
             seen = _events.Count;
-            await Peers.PauseAsync(TimeSpan.FromMilliseconds(50));
+            await Peers.PauseAsync(TimeSpan.FromMilliseconds(200));
         }
     }
 

@@ -388,6 +388,7 @@ public sealed class SmtpSenderTests : IDisposable
 
         Assert.True(result.Accepted, result.Text);
         Assert.Contains(log.Entries, e => e.EventId == 3106);
+        await Peers.EventuallyAsync(() => server.Messages.Count >= 2, "the server to report the second message");
         await server.SettledAsync();
         Assert.Equal(2, server.Connections);
         Assert.Equal(2, server.Messages.Count);
