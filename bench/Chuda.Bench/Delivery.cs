@@ -140,7 +140,7 @@ public static class Delivery
 
         public IReadOnlyList<(string Path, string Message)> Validate(JsonElement config) => inner.Validate(config);
 
-        public IChannelProvider Create(string id, string channel, JsonElement config) => new Timing(this, inner.Create(id, channel, config));
+        public IChannelProvider Create(string id, string channel, JsonElement config, IProviderReportSink reports) => new Timing(this, inner.Create(id, channel, config, reports));
 
         private sealed class Timing(TimingFactory factory, IChannelProvider inner) : IChannelProvider
         {
@@ -170,7 +170,7 @@ public static class Delivery
 
         public IReadOnlyList<(string Path, string Message)> Validate(JsonElement config) => [];
 
-        public IChannelProvider Create(string id, string channel, JsonElement config) => new Sink(id, channel);
+        public IChannelProvider Create(string id, string channel, JsonElement config, IProviderReportSink reports) => new Sink(id, channel);
 
         private sealed class Sink(string id, string channel) : IChannelProvider
         {

@@ -32,5 +32,5 @@ public sealed class InAppProviderFactory : IProviderFactory
 
     public IReadOnlyList<(string Path, string Message)> Validate(JsonElement config) => [];
 
-    public IChannelProvider Create(string id, string channel, JsonElement config) => new InAppProvider(id);
+    public IChannelProvider Create(string id, string channel, JsonElement config, IProviderReportSink reports) => new InAppProvider(id);
 }

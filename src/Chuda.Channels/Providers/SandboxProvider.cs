@@ -38,5 +38,5 @@ public sealed class SandboxProviderFactory : IProviderFactory
             ? []
             : [("$.config", "the sandbox takes no configuration")];
 
-    public IChannelProvider Create(string id, string channel, JsonElement config) => new SandboxProvider(id, channel);
+    public IChannelProvider Create(string id, string channel, JsonElement config, IProviderReportSink reports) => new SandboxProvider(id, channel);
 }

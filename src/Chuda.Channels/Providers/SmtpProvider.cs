@@ -161,7 +161,7 @@ public sealed class SmtpProviderFactory(TimeProvider time, ILoggerFactory? logs 
         };
     }
 
-    public IChannelProvider Create(string id, string channel, JsonElement config)
+    public IChannelProvider Create(string id, string channel, JsonElement config, IProviderReportSink reports)
     {
         var options = Options(config);
         var from = SmtpProvider.ParseMailbox(config.GetProperty("from").GetString()!)!;

@@ -99,7 +99,7 @@ public sealed class WebhookChannelProviderFactory(WebhookClient client) : IProvi
         return errors;
     }
 
-    public IChannelProvider Create(string id, string channel, JsonElement config)
+    public IChannelProvider Create(string id, string channel, JsonElement config, IProviderReportSink reports)
     {
         var url = new Uri(config.GetProperty("url").GetString()!);
         var secret = config.TryGetProperty("secret", out var s) ? s.GetString() : null;

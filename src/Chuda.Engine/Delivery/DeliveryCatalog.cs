@@ -119,7 +119,7 @@ public sealed class DeliveryCatalog : IAsyncDisposable
                     continue;
                 }
                 using var config = JsonDocument.Parse(record.ConfigJson);
-                var provider = factory.Create(record.Id, record.Channel, config.RootElement.Clone());
+                var provider = factory.Create(record.Id, record.Channel, config.RootElement.Clone(), NullReportSink.Instance);
                 if (known.Provider is not null)
                 {
                     lock (_retired) _retired.Add(known.Provider); // in-flight sends may still use it: disposed with the catalog

@@ -23,7 +23,7 @@ internal sealed class RecordingProviderFactory : IProviderFactory
 
     public IReadOnlyList<(string Path, string Message)> Validate(JsonElement config) => [];
 
-    public IChannelProvider Create(string id, string channel, JsonElement config) => new Provider(this, id, channel);
+    public IChannelProvider Create(string id, string channel, JsonElement config, IProviderReportSink reports) => new Provider(this, id, channel);
 
     public void Answer(string recipient, params ProviderResult[] results) => Script[recipient] = new ConcurrentQueue<ProviderResult>(results);
 
