@@ -216,6 +216,14 @@ public sealed record WeChatContent(
     public override string Channel => TemplateChannels.WeChat;
 }
 
+/// <summary>A rendered voice notification: the text a text-to-speech call reads out.</summary>
+/// <param name="Language">BCP 47 tag of the voice (<c>zh-CN</c>, <c>en-US</c>); null for the provider's default.</param>
+/// <param name="Repeat">How many times the text is read (1–3).</param>
+public sealed record VoiceContent(string Text, string? Language, int Repeat = 1) : ChannelContent
+{
+    public override string Channel => TemplateChannels.Voice;
+}
+
 /// <summary>A rendered webhook body (valid JSON when the render is <see cref="RenderResult.Ok"/>).</summary>
 public sealed record WebhookContent(string Body) : ChannelContent
 {

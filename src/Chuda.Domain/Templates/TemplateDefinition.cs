@@ -21,6 +21,9 @@ public static class TemplateChannels
     /// <summary>A JSON body for a webhook.</summary>
     public const string Webhook = "webhook";
 
+    /// <summary>Voice notification: a text read out by a text-to-speech call.</summary>
+    public const string Voice = "voice";
+
     /// <summary>Every channel, in documentation order.</summary>
     public static IReadOnlyList<string> All { get; } = [Email, Sms, Push, InApp, WeChat, Webhook];
 
