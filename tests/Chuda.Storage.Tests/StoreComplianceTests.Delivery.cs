@@ -777,7 +777,7 @@ public abstract partial class StoreComplianceTests
         Assert.Equal(Provider(a.Id, "smtp-z", ChannelNames.Email, 1), (await Store.ListProvidersAsync(a.Id, Ct))[0]);
 
         // Replaced whole.
-        var replaced = new ProviderRecord(a.Id, "smtp-a", ChannelNames.Sms, "sandbox", 5, false, "{}", T0.AddTicks(1_234_567));
+        var replaced = new ProviderRecord(a.Id, "smtp-a", ChannelNames.Sms, "sandbox", 5, false, "{}", T0.AddTicks(1_234_567), RatePerSecond: 12.5, MaxConcurrency: 3);
         await Store.SaveProviderAsync(replaced, Ct);
         var listed = await Store.ListProvidersAsync(a.Id, Ct);
         Assert.Equal(["smtp-z", "smtp-b", "sms-1", "smtp-a"], listed.Select(p => p.Id));
@@ -788,6 +788,30 @@ public abstract partial class StoreComplianceTests
         Assert.False(await Store.DeleteProviderAsync(a.Id, "hook", Ct));
         Assert.Equal(3, (await Store.ListProvidersAsync(a.Id, Ct)).Count);
         Assert.Single(await Store.ListProvidersAsync(b.Id, Ct));
+
+        // Limits are cleared by a save without them.
+        await Store.SaveProviderAsync(Provider(a.Id, "sms-1", ChannelNames.Sms, 0) with { RatePerSecond = 0.5 }, Ct);
+        Assert.Equal((0.5, (int?)null), (await Store.ListProvidersAsync(a.Id, Ct)).Single(p => p.Id == "sms-1") is var l ? (l.RatePerSecond, l.MaxConcurrency) : default);
+        await Store.SaveProviderAsync(Provider(a.Id, "sms-1", ChannelNames.Sms, 0), Ct);
+        Assert.Null((await Store.ListProvidersAsync(a.Id, Ct)).Single(p => p.Id == "sms-1").RatePerSecond);
+    }
+
+    [Fact]
+    public async Task A_dead_push_token_is_removed_from_its_profile_only()
+    {
+        var ws = await NewWorkspaceAsync();
+        var a = await CreateProfileAsync(ws.Id, new IdentityKey(IdentityKinds.UserId, "u-1"), new IdentityKey("push:ios", "tok-a"), new IdentityKey("push:web", "sub-1"));
+        var b = await CreateProfileAsync(ws.Id, new IdentityKey("push:ios", "tok-b"));
+        await Store.ApplyDeliveryAsync(new DeliveryWrite([], [], RemovedIdentities:
+        [
+            new RemovedIdentity(ws.Id, a.Id, "push:ios", "tok-a"),
+            new RemovedIdentity(ws.Id, a.Id, "push:ios", "tok-b"), // belongs to b now: kept
+            new RemovedIdentity(ws.Id, a.Id, "push:web", "missing"),
+        ]), Ct);
+        var loaded = await Store.LoadIdentitiesAsync(ws.Id, [a.Id, b.Id], Ct);
+        Assert.Equal([new IdentityKey(IdentityKinds.UserId, "u-1"), new IdentityKey("push:web", "sub-1")], loaded[a.Id].OrderBy(k => k.Kind, StringComparer.Ordinal));
+        Assert.Equal([new IdentityKey("push:ios", "tok-b")], loaded[b.Id]);
+        Assert.Null(await Store.FindProfileIdAsync(ws.Id, new IdentityKey("push:ios", "tok-a"), Ct));
     }
 
     // ---- transactions, merge, erasure --------------------------------------------------------------

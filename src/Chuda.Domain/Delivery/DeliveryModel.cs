@@ -12,9 +12,14 @@ public static class ChannelNames
     public const string InApp = TemplateChannels.InApp;
     public const string WeChat = TemplateChannels.WeChat;
     public const string Webhook = TemplateChannels.Webhook;
+    public const string Voice = TemplateChannels.Voice;
 
-    /// <summary>Every channel, in the default routing order.</summary>
-    public static readonly IReadOnlyList<string> All = [Push, InApp, Email, Sms, WeChat, Webhook];
+    /// <summary>Every channel.</summary>
+    public static readonly IReadOnlyList<string> All = [Push, InApp, Email, Sms, WeChat, Webhook, Voice];
+
+    /// <summary>The default routing order. A voice call is the most intrusive and costly channel: it is not in it, so a call is
+    /// only made when the send (or the workspace's channel order, or the profile's preference) names <c>voice</c>.</summary>
+    public static readonly IReadOnlyList<string> DefaultOrder = [Push, InApp, Email, Sms, WeChat, Webhook];
 
     public static bool IsKnown(string name) => TemplateChannels.IsKnown(name);
 }
@@ -78,6 +83,8 @@ public static class MessageEventKinds
     public const string Retry = "retry";
     public const string Failed = "failed";
     public const string FellBack = "fell_back";
+    /// <summary>A provider was down and the next provider of the same channel took the message.</summary>
+    public const string FailedOver = "failed_over";
     public const string Delivered = "delivered";
     public const string Bounced = "bounced";
     public const string Opened = "opened";
@@ -217,7 +224,10 @@ public sealed record ConsentRecord(long WorkspaceId, long ProfileId, string Cate
 /// <summary>A channel provider configured for a workspace. <paramref name="ConfigJson"/> may hold secrets and is never returned by the API.</summary>
 /// <param name="Kind">The implementation: <c>smtp</c>, <c>webhook</c>, <c>in_app</c>, <c>sandbox</c>, later <c>smpp</c>, <c>fcm</c>, …</param>
 /// <param name="Priority">Lower goes first among providers of the same channel (failover order).</param>
-public sealed record ProviderRecord(long WorkspaceId, string Id, string Channel, string Kind, int Priority, bool Enabled, string ConfigJson, DateTimeOffset UpdatedAt);
+/// <param name="RatePerSecond">At most this many sends per second through this provider (bursts wait; null = no limit).</param>
+/// <param name="MaxConcurrency">At most this many sends under way at once through this provider (null = no limit).</param>
+public sealed record ProviderRecord(long WorkspaceId, string Id, string Channel, string Kind, int Priority, bool Enabled, string ConfigJson, DateTimeOffset UpdatedAt,
+    double? RatePerSecond = null, int? MaxConcurrency = null);
 
 /// <summary>Filters for listing messages, newest first.</summary>
 public sealed record MessageQuery(long? ProfileId = null, string? Channel = null, string? Status = null, string? Provider = null, bool? Archived = null,
@@ -232,4 +242,9 @@ public sealed record DeliveryWrite(
     IReadOnlyList<MessageEvent> Events,
     IReadOnlyList<DeliverySuppression>? Suppressions = null,
     IReadOnlyList<CoolDown>? CoolDowns = null,
-    IReadOnlyList<Subscription>? Subscriptions = null);
+    IReadOnlyList<Subscription>? Subscriptions = null,
+    IReadOnlyList<RemovedIdentity>? RemovedIdentities = null);
+
+/// <summary>An identity to delete because the channel said it is dead (an unregistered push token, an expired Web Push
+/// subscription). Deleted only while it still belongs to <paramref name="ProfileId"/>.</summary>
+public sealed record RemovedIdentity(long WorkspaceId, long ProfileId, string Kind, string Value);

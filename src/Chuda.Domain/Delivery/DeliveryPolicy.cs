@@ -218,7 +218,7 @@ public static class DeliveryPolicy
     /// <summary>The suppression kind of a channel's addresses (SMS uses the phone number).</summary>
     public static string SuppressionKind(string channel) => channel switch
     {
-        ChannelNames.Sms => "phone",
+        ChannelNames.Sms or ChannelNames.Voice => "phone",
         ChannelNames.Email => "email",
         _ => channel,
     };
@@ -315,10 +315,10 @@ public static class DeliveryPolicy
     private static string Unreachable(string channel) => channel switch
     {
         ChannelNames.Email => "no e-mail address",
-        ChannelNames.Sms => "no phone number",
+        ChannelNames.Sms or ChannelNames.Voice => "no phone number",
         ChannelNames.Push => "no push token",
         ChannelNames.InApp => "no user id (the inbox is per known user)",
-        ChannelNames.WeChat => "no WeChat openid",
+        ChannelNames.WeChat => "no WeChat openid or WeCom user id",
         _ => "cannot be reached there",
     };
 

@@ -70,7 +70,7 @@ public sealed record DeliverySettings(
     public static DeliverySettings Default { get; } = new(
         new QuietWindow(new TimeOnly(22, 0), new TimeOnly(8, 0)),
         new Dictionary<string, QuietWindow?>(StringComparer.Ordinal) { [ChannelNames.InApp] = null, [ChannelNames.Webhook] = null },
-        [], [], [], false, TimeSpan.FromHours(24), CoolDownSettings.Default, ChannelNames.All);
+        [], [], [], false, TimeSpan.FromHours(24), CoolDownSettings.Default, ChannelNames.DefaultOrder);
 
     /// <summary>The quiet window that applies to marketing on <paramref name="channel"/>, or null.</summary>
     public QuietWindow? QuietFor(string channel) => QuietHoursByChannel.TryGetValue(channel, out var w) ? w : QuietHours;

@@ -862,6 +862,7 @@ public static class SegmentParser
 
             AddStringTrait(ids, traits, "wechat_openid"u8, IdentityKinds.WeChatOpenId);
             AddStringTrait(ids, traits, "wechat_unionid"u8, IdentityKinds.WeChatUnionId);
+            AddStringTrait(ids, traits, "wecom_userid"u8, IdentityKinds.WeComUserId);
         }
 
         var device = context.Device;
@@ -928,7 +929,7 @@ public static class SegmentParser
                         }
 
                         break;
-                    case IdentityKinds.WeChatOpenId or IdentityKinds.WeChatUnionId:
+                    case IdentityKinds.WeChatOpenId or IdentityKinds.WeChatUnionId or IdentityKinds.WeComUserId:
                         AddUnique(ids, kind, id);
                         break;
                     default:

@@ -20,6 +20,8 @@ public static class IdentityKinds
     public const string Phone = "phone";
     public const string WeChatOpenId = "wechat_openid";
     public const string WeChatUnionId = "wechat_unionid";
+    /// <summary>A WeCom (企业微信) user id, from the <c>wecom_userid</c> trait.</summary>
+    public const string WeComUserId = "wecom_userid";
     /// <summary>Prefix of push token kinds: <c>push:ios</c>, <c>push:android</c>, <c>push:web</c>, ...</summary>
     public const string PushPrefix = "push:";
     /// <summary>Prefix of external id kinds from Segment's <c>context.externalIds</c>: <c>external:crm_id</c>.</summary>

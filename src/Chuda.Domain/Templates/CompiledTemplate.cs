@@ -90,6 +90,7 @@ public sealed class CompiledTemplate
                 TemplateChannels.Push => used.RenderPush(root, scope),
                 TemplateChannels.InApp => used.RenderInApp(root, scope),
                 TemplateChannels.WeChat => used.RenderWeChat(root, scope),
+                TemplateChannels.Voice => used.RenderVoice(root, scope),
                 _ => used.RenderWebhook(root, scope),
             };
             return new RenderResult(content, used.Tag, scope.Problems);
@@ -230,6 +231,11 @@ public sealed class CompiledTemplate
                 yield return ("sms.text", FieldEncoding.Text, sms.Text);
             }
 
+            if (content.Voice is { } voice)
+            {
+                yield return ("voice.text", FieldEncoding.Text, voice.Text);
+            }
+
             if (content.Push is { } push)
             {
                 foreach (var f in Optional(("push.title", push.Title), ("push.body", push.Body), ("push.deepLink", push.DeepLink), ("push.image", push.Image)))
@@ -333,6 +339,17 @@ public sealed class CompiledTemplate
 
             var measure = SmsSegments.Measure(text);
             return new SmsContent(text, measure.Encoding, measure.Segments, measure.Length);
+        }
+
+        public VoiceContent RenderVoice(DataNode root, RenderScope scope)
+        {
+            var text = Render("voice.text", root, scope);
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                Empty(scope, "voice.text", "the text is empty after rendering");
+            }
+
+            return new VoiceContent(text, Content.Voice!.Language, Content.Voice.Repeat);
         }
 
         public PushContent RenderPush(DataNode root, RenderScope scope)

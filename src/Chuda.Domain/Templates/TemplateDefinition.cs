@@ -25,10 +25,10 @@ public static class TemplateChannels
     public const string Voice = "voice";
 
     /// <summary>Every channel, in documentation order.</summary>
-    public static IReadOnlyList<string> All { get; } = [Email, Sms, Push, InApp, WeChat, Webhook];
+    public static IReadOnlyList<string> All { get; } = [Email, Sms, Push, InApp, WeChat, Webhook, Voice];
 
     /// <summary>Whether <paramref name="channel"/> is one of <see cref="All"/> (exact, lower case).</summary>
-    public static bool IsKnown(string? channel) => channel is Email or Sms or Push or InApp or WeChat or Webhook;
+    public static bool IsKnown(string? channel) => channel is Email or Sms or Push or InApp or WeChat or Webhook or Voice;
 }
 
 /// <summary>
@@ -92,7 +92,8 @@ public sealed record TemplateLocale(
     PushTemplate? Push = null,
     InAppTemplate? InApp = null,
     WeChatTemplate? WeChat = null,
-    WebhookTemplate? Webhook = null)
+    WebhookTemplate? Webhook = null,
+    VoiceTemplate? Voice = null)
 {
     /// <summary>The channels this locale has, in <see cref="TemplateChannels.All"/> order.</summary>
     public IEnumerable<string> Channels => TemplateChannels.All.Where(HasChannel);
@@ -106,6 +107,7 @@ public sealed record TemplateLocale(
         TemplateChannels.InApp => InApp is not null,
         TemplateChannels.WeChat => WeChat is not null,
         TemplateChannels.Webhook => Webhook is not null,
+        TemplateChannels.Voice => Voice is not null,
         _ => false,
     };
 }
@@ -115,6 +117,10 @@ public sealed record EmailTemplate(string Subject, string? Html, string? Text, s
 
 /// <summary>SMS content.</summary>
 public sealed record SmsTemplate(string Text);
+
+/// <summary>Voice-notification content: the text read out, the voice's language (literal BCP 47 tag, optional) and how many
+/// times it is read (1–3).</summary>
+public sealed record VoiceTemplate(string Text, string? Language, int Repeat);
 
 /// <summary>Push content: a title or a body (or both), string data values, an optional deep link and image URL.</summary>
 public sealed record PushTemplate(

@@ -187,7 +187,8 @@ public static class TemplateParser
                 Push: props.TryGetValue("push", out var push) ? Push(push, RuleParser.Child(path, "push")) : null,
                 InApp: props.TryGetValue("in_app", out var inApp) ? InApp(inApp, RuleParser.Child(path, "in_app")) : null,
                 WeChat: props.TryGetValue("wechat", out var weChat) ? WeChat(weChat, RuleParser.Child(path, "wechat")) : null,
-                Webhook: props.TryGetValue("webhook", out var webhook) ? Webhook(webhook, RuleParser.Child(path, "webhook")) : null);
+                Webhook: props.TryGetValue("webhook", out var webhook) ? Webhook(webhook, RuleParser.Child(path, "webhook")) : null,
+                Voice: props.TryGetValue("voice", out var voice) ? Voice(voice, RuleParser.Child(path, "voice")) : null);
             return Errors.Count == before ? locale : null;
         }
 
@@ -218,6 +219,38 @@ public static class TemplateParser
             return props is not null && Field(props, path, "text", FieldEncoding.Text, required: true) is { } text
                 ? new SmsTemplate(text)
                 : null;
+        }
+
+        private VoiceTemplate? Voice(JsonElement e, string path)
+        {
+            var props = Properties(e, path, "voice content", "text", "language", "repeat");
+            if (props is null)
+            {
+                return null;
+            }
+
+            var text = Field(props, path, "text", FieldEncoding.Text, required: true);
+            string? language = null;
+            if (props.TryGetValue("language", out var lang))
+            {
+                if (lang.ValueKind == JsonValueKind.String && lang.GetString() is { Length: > 0 and <= 35 } tag
+                    && tag.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+                {
+                    language = tag;
+                }
+                else
+                {
+                    Error(RuleParser.Child(path, "language"), "expected a language tag such as zh-CN or en-US");
+                }
+            }
+
+            var repeat = 1;
+            if (props.TryGetValue("repeat", out var r) && (!r.TryGetInt32(out repeat) || repeat is < 1 or > 3))
+            {
+                Error(RuleParser.Child(path, "repeat"), "expected 1, 2 or 3");
+            }
+
+            return text is null ? null : new VoiceTemplate(text, language, repeat);
         }
 
         private PushTemplate? Push(JsonElement e, string path)

@@ -17,7 +17,7 @@ public sealed class WorkspaceDelivery
     public required string InboxSecret { get; init; }
     public required bool TemplateApprovals { get; init; }
     /// <summary>Enabled providers per channel, in failover order.</summary>
-    public required IReadOnlyDictionary<string, IReadOnlyList<IChannelProvider>> Providers { get; init; }
+    public required IReadOnlyDictionary<string, IReadOnlyList<ProviderRuntime>> Providers { get; init; }
     public required DateTimeOffset LoadedAt { get; init; }
 }
 
@@ -39,15 +39,21 @@ public sealed class DeliveryCatalog : IAsyncDisposable
     private readonly ConcurrentDictionary<long, WorkspaceDelivery> _workspaces = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly List<IChannelProvider> _retired = [];
-    private readonly Dictionary<(long Workspace, string Id), (ProviderRecord Record, IChannelProvider Provider)> _instances = [];
+    private readonly Dictionary<(long Workspace, string Id), ProviderRuntime> _instances = [];
+    private readonly ConcurrentDictionary<(long Workspace, string Id), ProviderCounters> _counters = new();
+    private readonly ProviderReportQueue _reports;
 
-    public DeliveryCatalog(IChudaStore store, TimeProvider time, DeliveryOptions options, IEnumerable<IProviderFactory> factories)
+    public DeliveryCatalog(IChudaStore store, TimeProvider time, DeliveryOptions options, IEnumerable<IProviderFactory> factories, ProviderReportQueue? reports = null)
     {
         _store = store;
         _time = time;
         _options = options;
         _factories = factories.ToDictionary(f => f.Kind, StringComparer.Ordinal);
+        _reports = reports ?? new ProviderReportQueue(time);
     }
+
+    /// <summary>Where this catalog's providers put their receipts and inbound messages.</summary>
+    public ProviderReportQueue Reports => _reports;
 
     public IReadOnlyDictionary<string, IProviderFactory> Factories => _factories;
 
@@ -74,14 +80,34 @@ public sealed class DeliveryCatalog : IAsyncDisposable
     /// <summary>Forgets a workspace's snapshot (after this process changed its policy or providers).</summary>
     public void Invalidate(long workspaceId) => _workspaces.TryRemove(workspaceId, out _);
 
-    /// <summary>The provider to use for <paramref name="channel"/>: the first enabled configured one (in priority order), else
-    /// the built-in inbox for in-app, else the sandbox.</summary>
-    public static IChannelProvider ProviderFor(WorkspaceDelivery w, string channel) =>
-        w.Providers.TryGetValue(channel, out var list) && list.Count > 0
-            ? list[0]
-            : channel == ChannelNames.InApp ? BuiltInInbox : new SandboxProvider(SandboxProvider.KindName, channel);
+    /// <summary>The provider used for <paramref name="channel"/> when none is configured: the built-in inbox for in-app, else
+    /// the sandbox.</summary>
+    public static IChannelProvider DefaultProviderFor(string channel) =>
+        channel == ChannelNames.InApp ? BuiltInInbox : new SandboxProvider(SandboxProvider.KindName, channel);
 
     private static readonly InAppProvider BuiltInInbox = new("inbox");
+
+    /// <summary>The configured, enabled provider <paramref name="id"/> of the workspace, or null.</summary>
+    public async ValueTask<ProviderRuntime?> FindProviderAsync(long workspaceId, string id, CancellationToken ct)
+    {
+        var w = await GetAsync(workspaceId, ct);
+        return w.Providers.Values.SelectMany(l => l).FirstOrDefault(p => p.Id == id);
+    }
+
+    /// <summary>Health of every configured provider of the workspace (disabled ones too, with their counters so far).</summary>
+    public async Task<IReadOnlyList<ProviderHealth>> HealthAsync(long workspaceId, CancellationToken ct)
+    {
+        var w = await GetAsync(workspaceId, ct);
+        var running = w.Providers.Values.SelectMany(l => l).ToDictionary(p => p.Id, StringComparer.Ordinal);
+        var list = new List<ProviderHealth>();
+        foreach (var record in await _store.ListProvidersAsync(workspaceId, ct))
+        {
+            list.Add(running.TryGetValue(record.Id, out var rt)
+                ? rt.Health()
+                : _counters.GetOrAdd((workspaceId, record.Id), _ => new ProviderCounters()).Snapshot(record, record.Enabled ? "closed" : "disabled", null));
+        }
+        return list;
+    }
 
     private async Task<WorkspaceDelivery> LoadAsync(long workspaceId, CancellationToken ct)
     {
@@ -105,27 +131,28 @@ public sealed class DeliveryCatalog : IAsyncDisposable
             await _store.SetWorkspaceSettingAsync(workspaceId, InboxSecretSetting, inbox, ct);
         }
 
-        var providers = new Dictionary<string, IReadOnlyList<IChannelProvider>>(StringComparer.Ordinal);
+        var providers = new Dictionary<string, IReadOnlyList<ProviderRuntime>>(StringComparer.Ordinal);
         foreach (var group in (await _store.ListProvidersAsync(workspaceId, ct)).Where(p => p.Enabled).GroupBy(p => p.Channel))
         {
-            var list = new List<IChannelProvider>();
+            var list = new List<ProviderRuntime>();
             foreach (var record in group.OrderBy(p => p.Priority).ThenBy(p => p.Id, StringComparer.Ordinal))
             {
                 if (!_factories.TryGetValue(record.Kind, out var factory)) continue;
-                // An unchanged provider keeps its instance (and its connection pool).
+                // An unchanged provider keeps its instance (its connections, its circuit state).
                 if (_instances.TryGetValue((workspaceId, record.Id), out var known) && known.Record == record)
                 {
-                    list.Add(known.Provider);
+                    list.Add(known);
                     continue;
                 }
                 using var config = JsonDocument.Parse(record.ConfigJson);
-                var provider = factory.Create(record.Id, record.Channel, config.RootElement.Clone(), NullReportSink.Instance);
-                if (known.Provider is not null)
+                var provider = factory.Create(record.Id, record.Channel, config.RootElement.Clone(), _reports.For(workspaceId, record.Id));
+                if (known is not null)
                 {
                     lock (_retired) _retired.Add(known.Provider); // in-flight sends may still use it: disposed with the catalog
                 }
-                _instances[(workspaceId, record.Id)] = (record, provider);
-                list.Add(provider);
+                var runtime = new ProviderRuntime(record, provider, _counters.GetOrAdd((workspaceId, record.Id), _ => new ProviderCounters()), _time, _options);
+                _instances[(workspaceId, record.Id)] = runtime;
+                list.Add(runtime);
             }
             providers[group.Key] = list;
         }

@@ -8,9 +8,6 @@ using Chuda.Domain.Templates;
 using Chuda.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Polly;
-using Polly.Retry;
-using Polly.Timeout;
 
 namespace Chuda.Engine.Delivery;
 
@@ -36,7 +33,6 @@ public sealed class DeliveryDispatcher : BackgroundService
     private readonly ILogger<DeliveryDispatcher> _logger;
     private readonly SemaphoreSlim _decideGate = new(1, 1);
     private readonly RetrySchedule _retry;
-    private readonly ResiliencePipeline<ProviderResult> _quick;
     private readonly TaskCompletionSource[] _wake =
         [new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously)];
 
@@ -56,21 +52,6 @@ public sealed class DeliveryDispatcher : BackgroundService
             MaxDelay = options.RetryMaxDelay,
             MaxAttempts = options.MaxAttempts,
         });
-        var builder = new ResiliencePipelineBuilder<ProviderResult> { TimeProvider = time };
-        if (options.QuickRetries > 0)
-        {
-            builder.AddRetry(new RetryStrategyOptions<ProviderResult>
-            {
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result?.Outcome == ProviderOutcome.TransientFailure
-                    || args.Outcome.Exception is TimeoutRejectedException),
-                MaxRetryAttempts = options.QuickRetries,
-                Delay = options.QuickRetryDelay,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-            });
-        }
-        builder.AddTimeout(options.ProviderTimeout);
-        _quick = builder.Build();
     }
 
     /// <summary>Raised after a commit for every message that reached the in-app inbox (live clients are told).</summary>
@@ -297,7 +278,7 @@ public sealed class DeliveryDispatcher : BackgroundService
 
     // ---- sending ---------------------------------------------------------------------------------
 
-    private sealed record Outcome(OutboundMessage Message, List<MessageEvent> Events, DeliverySuppression? Suppression);
+    private sealed record Outcome(OutboundMessage Message, List<MessageEvent> Events, DeliverySuppression? Suppression, RemovedIdentity? DeadIdentity);
 
     /// <summary>Outcomes are committed in groups of at most this many as they come in, which bounds the in-flight window (provider
     /// calls made whose outcome a crash would lose) to the calls under way plus one group.</summary>
@@ -335,7 +316,8 @@ public sealed class DeliveryDispatcher : BackgroundService
     private async Task CommitAsync(List<Outcome> list, Lane lane)
     {
         await _store.ApplyDeliveryAsync(new DeliveryWrite([.. list.Select(o => o.Message)], [.. list.SelectMany(o => o.Events)],
-            [.. list.Select(o => o.Suppression).OfType<DeliverySuppression>()]), CancellationToken.None);
+            [.. list.Select(o => o.Suppression).OfType<DeliverySuppression>()], RemovedIdentities: [.. list.Select(o => o.DeadIdentity).OfType<RemovedIdentity>()]),
+            CancellationToken.None);
         foreach (var o in list)
         {
             if (o.Message.Channel == ChannelNames.InApp && o.Message.Status == MessageStatuses.Delivered) InboxDelivered?.Invoke(o.Message);
@@ -348,36 +330,75 @@ public sealed class DeliveryDispatcher : BackgroundService
         var now = _time.GetUtcNow();
         var w = await _catalog.GetAsync(m.WorkspaceId, ct);
         var channel = m.Channel!;
-        var provider = DeliveryCatalog.ProviderFor(w, channel);
         var composition = await _composer.ComposeAsync(m, recipient, w, channel, now, ct);
+        var notes = new List<string>();
+        IChannelProvider provider;
         ProviderResult result;
-        if (composition.Content is null)
+        if (!w.Providers.TryGetValue(channel, out var configured) || configured.Count == 0)
         {
-            result = new ProviderResult(ProviderOutcome.PermanentFailure, composition.Error ?? "nothing to send");
+            provider = DeliveryCatalog.DefaultProviderFor(channel);
+            result = composition.Content is null
+                ? new ProviderResult(ProviderOutcome.PermanentFailure, composition.Error ?? "nothing to send")
+                : await provider.SendAsync(Message(m, channel, composition), ct);
         }
         else
         {
-            var message = new ProviderMessage(m.PublicId, m.IdempotencyKey, channel, m.Recipient!, composition.Content, m.Category, composition.Headers);
-            try
-            {
-                result = await _quick.ExecuteAsync(async token => await provider.SendAsync(message, token), ct);
-            }
-            catch (TimeoutRejectedException)
-            {
-                result = new ProviderResult(ProviderOutcome.TransientFailure, $"no answer within {Describe(_options.ProviderTimeout)}");
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
-            {
-                result = new ProviderResult(ProviderOutcome.TransientFailure, "provider error: " + ex.Message);
-            }
+            (provider, result) = composition.Content is null
+                ? (configured[0].Provider, new ProviderResult(ProviderOutcome.PermanentFailure, composition.Error ?? "nothing to send"))
+                : await FailoverAsync(configured, Message(m, channel, composition), notes, ct);
         }
-        return Record(m, result, provider, composition.Content, _time.GetUtcNow());
+        return Record(m, result, provider, composition.Content, _time.GetUtcNow(), notes);
     }
 
-    private Outcome Record(OutboundMessage m, ProviderResult result, IChannelProvider provider, ChannelContent? content, DateTimeOffset now)
+    private static ProviderMessage Message(OutboundMessage m, string channel, Composition composition) =>
+        new(m.PublicId, m.IdempotencyKey, channel, m.Recipient!, composition.Content!, m.Category, composition.Headers);
+
+    /// <summary>
+    /// Tries the channel's providers in priority order, skipping those that cannot reach this recipient (an FCM provider for an
+    /// iOS token) and those whose circuit is open. A provider-level failure (<see cref="ProviderResult.ProviderDown"/>) moves on to
+    /// the next provider at once, for this message; any other outcome — success, or a failure that concerns this message only —
+    /// is the answer. When every provider is down the message is retried later.
+    /// </summary>
+    private static async Task<(IChannelProvider Provider, ProviderResult Result)> FailoverAsync(IReadOnlyList<ProviderRuntime> providers, ProviderMessage message,
+        List<string> notes, CancellationToken ct)
+    {
+        ProviderRuntime? first = null;
+        var downs = new List<string>();
+        TimeSpan? retryAfter = null;
+        foreach (var rt in providers)
+        {
+            if (!rt.Provider.Accepts(message.Recipient)) continue;
+            first ??= rt;
+            var result = await rt.SendAsync(message, ct);
+            if (!result.ProviderDown) return (rt.Provider, result);
+            downs.Add($"{rt.Id}: {result.Detail}");
+            notes.Add($"{rt.Id} is down ({result.Detail})");
+            if (result.RetryAfter is { } ra && (retryAfter is null || ra < retryAfter)) retryAfter = ra;
+        }
+        if (first is null)
+        {
+            var kind = message.Recipient.IndexOf(':', StringComparison.Ordinal) is > 0 and var colon ? $"'{message.Recipient[..colon]}' addresses" : "this address";
+            return (providers[0].Provider, new ProviderResult(ProviderOutcome.PermanentFailure, $"no configured {message.Channel} provider accepts {kind}"));
+        }
+        notes.Clear();
+        return (first.Provider, new ProviderResult(ProviderOutcome.TransientFailure,
+            (downs.Count == 1 ? "the provider is down: " : $"all {downs.Count} {message.Channel} providers are down: ") + string.Join("; ", downs),
+            RetryAfter: retryAfter, ProviderDown: true));
+    }
+
+    /// <summary>The push identity to remove when a push message hard-bounced (the token is dead).</summary>
+    public static RemovedIdentity? DeadPushToken(OutboundMessage m)
+    {
+        if (m.Channel != ChannelNames.Push || m.ProfileId is not { } profile || m.Recipient is not { } address) return null;
+        var colon = address.IndexOf(':', StringComparison.Ordinal);
+        return colon <= 0 ? null : new RemovedIdentity(m.WorkspaceId, profile, Domain.Profiles.IdentityKinds.PushPrefix + address[..colon], address[(colon + 1)..]);
+    }
+
+    private Outcome Record(OutboundMessage m, ProviderResult result, IChannelProvider provider, ChannelContent? content, DateTimeOffset now, List<string> failovers)
     {
         var events = new List<MessageEvent>(2);
         void Event(string kind, string detail) => events.Add(new MessageEvent(m.WorkspaceId, m.Id, m.ProfileId, now, kind, m.Channel, detail));
+        if (failovers.Count > 0) Event(MessageEventKinds.FailedOver, $"{string.Join("; ", failovers)}: sent via {provider.Id}");
         var attempts = m.Attempts + 1;
         var keep = provider is SandboxProvider || m.Channel == ChannelNames.InApp;
         var via = provider is SandboxProvider ? "the sandbox" : provider.Id;
@@ -389,7 +410,7 @@ public sealed class DeliveryDispatcher : BackgroundService
                 {
                     Status = MessageStatuses.Sent, Attempts = attempts, SentAt = now, Provider = provider.Id, ProviderMessageId = result.ProviderMessageId,
                     DueAt = m.Fallback is { } f ? now + f.After : null, ContentJson = keep ? ContentJson(content) : null, Reason = null,
-                }, events, null);
+                }, events, null, null);
             case ProviderOutcome.Delivered:
                 Event(MessageEventKinds.Sent, $"sent on {m.Channel} via {via}");
                 Event(MessageEventKinds.Delivered, result.Detail);
@@ -398,27 +419,29 @@ public sealed class DeliveryDispatcher : BackgroundService
                     Status = MessageStatuses.Delivered, Attempts = attempts, SentAt = now, DeliveredAt = now, Provider = provider.Id,
                     ProviderMessageId = result.ProviderMessageId, DueAt = m.Fallback is { Until: FallbackRule.Read } rf ? now + rf.After : null,
                     ContentJson = keep ? ContentJson(content) : null, Reason = null,
-                }, events, null);
+                }, events, null, null);
             case ProviderOutcome.TransientFailure when _retry.NextAttemptAt(attempts, now, Random.Shared, result.RetryAfter) is { } next:
                 Event(MessageEventKinds.Retry, $"attempt {attempts} on {m.Channel} via {via} failed: {result.Detail}; next attempt at {next.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z");
                 return new Outcome(m with { Status = MessageStatuses.Retrying, Attempts = attempts, DueAt = next, Provider = provider.Id, Reason = result.Detail },
-                    events, null);
+                    events, null, null);
             default:
                 var detail = result.Outcome == ProviderOutcome.TransientFailure ? $"gave up after {attempts} attempts: {result.Detail}" : result.Detail;
                 Event(MessageEventKinds.Failed, $"failed on {m.Channel} via {via}: {detail}");
                 DeliverySuppression? suppression = null;
+                RemovedIdentity? dead = null;
                 if (result.HardBounce && m.Recipient is { } address)
                 {
                     suppression = new DeliverySuppression(m.WorkspaceId, DeliveryPolicy.SuppressionKind(m.Channel!), address, SuppressionReasons.HardBounce,
                         $"{m.PublicId}: {result.Detail}", now);
-                    Event(MessageEventKinds.Bounced, $"hard bounce: {address} is suppressed");
+                    dead = DeadPushToken(m);
+                    Event(MessageEventKinds.Bounced, dead is null ? $"hard bounce: {address} is suppressed" : "the push token is dead: removed from the profile and suppressed");
                 }
                 var more = m.ChannelIndex + 1 < m.Channels.Count;
                 return new Outcome(m with
                 {
                     Status = more ? MessageStatuses.FallingBack : result.HardBounce ? MessageStatuses.Bounced : MessageStatuses.Failed,
                     Attempts = 0, DueAt = more ? now : null, Provider = provider.Id, Reason = $"{m.Channel} failed: {detail}",
-                }, events, suppression);
+                }, events, suppression, dead);
         }
     }
 
@@ -466,6 +489,11 @@ public sealed class DeliveryDispatcher : BackgroundService
                     break;
                 case WebhookContent h:
                     w.WriteString("body", h.Body);
+                    break;
+                case VoiceContent v:
+                    w.WriteString("text", v.Text);
+                    w.WriteString("language", v.Language);
+                    w.WriteNumber("repeat", v.Repeat);
                     break;
             }
             w.WriteEndObject();

@@ -34,6 +34,19 @@ public sealed record DeliveryOptions
     /// <summary>The longest a single provider call may take.</summary>
     public TimeSpan ProviderTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>A provider's circuit opens when at least half of its calls in the sampling window failed at the provider level
+    /// (and there were at least this many calls); while open, the next provider of the channel takes its traffic.</summary>
+    public int ProviderBreakerMinimumThroughput { get; init; } = 3;
+
+    public TimeSpan ProviderBreakerSamplingDuration { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an open provider is left out before one trial call decides whether it is back.</summary>
+    public TimeSpan ProviderBreakDuration { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a delivery receipt whose message is not yet known (its send's outcome not yet committed) is kept
+    /// and looked up again before it is dropped.</summary>
+    public TimeSpan ReportMatchWindow { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>A digest's window when the step names none.</summary>
     public TimeSpan DefaultDigestWindow { get; init; } = TimeSpan.FromHours(1);
 

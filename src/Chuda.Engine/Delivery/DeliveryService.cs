@@ -210,9 +210,11 @@ public sealed class DeliveryService(IChudaStore store, DeliveryCatalog catalog, 
 
     /// <summary>Creates or replaces a provider. Secret fields left out of <paramref name="config"/> keep their stored values.</summary>
     public async Task<ProviderRecord> SaveProviderAsync(long ws, string id, string channel, string kind, int priority, bool enabled, JsonElement config,
-        string? actor, CancellationToken ct)
+        string? actor, CancellationToken ct, double? ratePerSecond = null, int? maxConcurrency = null)
     {
         var errors = new List<(string, string)>();
+        if (ratePerSecond is { } rate && (double.IsNaN(rate) || rate is <= 0 or > 100_000)) errors.Add(("$.ratePerSecond", "expected a number of messages per second, above 0 and at most 100000"));
+        if (maxConcurrency is { } conc && conc is < 1 or > 1000) errors.Add(("$.maxConcurrency", "expected 1-1000 sends at once"));
         if (!IsValidId(id)) errors.Add(("$.id", "a provider id is 1-64 of a-z, 0-9, _ and -"));
         if (!catalog.Factories.TryGetValue(kind, out var factory))
         {
@@ -225,7 +227,7 @@ public sealed class DeliveryService(IChudaStore store, DeliveryCatalog catalog, 
         using var doc = JsonDocument.Parse(merged);
         errors.AddRange(factory.Validate(doc.RootElement));
         if (errors.Count > 0) throw new DeliveryValidationException(errors);
-        var record = new ProviderRecord(ws, id, channel, kind, priority, enabled, merged, time.GetUtcNow());
+        var record = new ProviderRecord(ws, id, channel, kind, priority, enabled, merged, time.GetUtcNow(), ratePerSecond, maxConcurrency);
         await store.SaveProviderAsync(record, ct);
         await AuditAsync(ws, actor, "provider.saved", "provider", id, $"{kind} on {channel}", ct);
         catalog.Invalidate(ws);
@@ -362,6 +364,7 @@ public sealed class DeliveryService(IChudaStore store, DeliveryCatalog catalog, 
         var suppressions = new List<DeliverySuppression>();
         var coolDowns = new List<CoolDown>();
         var subs = new List<Subscription>();
+        var removed = new List<RemovedIdentity>();
         var cancelFallback = false;
         switch (kind)
         {
@@ -382,13 +385,16 @@ public sealed class DeliveryService(IChudaStore store, DeliveryCatalog catalog, 
                 cancelFallback = true;
                 break;
             case MessageEventKinds.Bounced:
-                updated = m with { Status = MessageStatuses.Bounced };
+                updated = FailedAfterSend(m, MessageStatuses.Bounced, detail, now);
                 if (m.Recipient is { } a && m.Channel is { } c)
+                {
                     suppressions.Add(new DeliverySuppression(ws, DeliveryPolicy.SuppressionKind(c), a, SuppressionReasons.HardBounce, $"{m.PublicId}: {detail}", now));
+                    if (DeliveryDispatcher.DeadPushToken(m) is { } dead) removed.Add(dead);
+                }
                 break;
             case "soft_bounced":
             case MessageEventKinds.Failed:
-                updated = m with { Status = MessageStatuses.Failed };
+                updated = FailedAfterSend(m, MessageStatuses.Failed, detail, now);
                 break;
             case MessageEventKinds.Complained:
                 if (m.Recipient is { } ca && m.Channel is { } cc)
@@ -408,9 +414,21 @@ public sealed class DeliveryService(IChudaStore store, DeliveryCatalog catalog, 
         if (cancelFallback && updated.DueAt is not null && updated.Status is MessageStatuses.Sent or MessageStatuses.Delivered) updated = updated with { DueAt = null };
         var text = by is null ? detail : $"{detail} (reported by {by})";
         await store.ApplyDeliveryAsync(new DeliveryWrite(updated == m ? [] : [updated],
-            [new MessageEvent(ws, id, m.ProfileId, now, kind == "soft_bounced" ? MessageEventKinds.Failed : kind, m.Channel, text)], suppressions, coolDowns, subs), ct);
+            [new MessageEvent(ws, id, m.ProfileId, now, kind == "soft_bounced" ? MessageEventKinds.Failed : kind, m.Channel, text)], suppressions, coolDowns, subs,
+            removed), ct);
+        if (updated.Status == MessageStatuses.FallingBack) dispatcher.Wake(updated.Lane);
         if (kind == MessageEventKinds.Read && m.Channel == ChannelNames.InApp && m.Recipient is { } user) inbox.Publish(ws, user, new InboxNotice("read", m.PublicId));
         return updated;
+    }
+
+    /// <summary>A message that failed after its provider accepted it (a failed receipt, a bounce): the next channel is tried at
+    /// once when there is one; a message already delivered or read keeps its status.</summary>
+    private static OutboundMessage FailedAfterSend(OutboundMessage m, string status, string detail, DateTimeOffset now)
+    {
+        if (m.Status is not (MessageStatuses.Sent or MessageStatuses.Sending)) return m.Status == MessageStatuses.Delivered ? m : m with { Status = status };
+        return m.ChannelIndex + 1 < m.Channels.Count
+            ? m with { Status = MessageStatuses.FallingBack, DueAt = now, Attempts = 0, Reason = $"{m.Channel} failed: {detail}" }
+            : m with { Status = status, DueAt = null, Reason = $"{m.Channel} failed: {detail}" };
     }
 
     // ---- the in-app inbox ------------------------------------------------------------------------

@@ -88,7 +88,7 @@ public sealed class RecipientLoader(IChudaStore store)
     }
 
     /// <summary>Where a profile can be reached: e-mail and phone from identities (else traits), the newest push token,
-    /// the WeChat openid, the inbox (with a user id), and the webhook channel (always).</summary>
+    /// the WeChat openid (else the WeCom user id), the inbox (with a user id), and the webhook channel (always).</summary>
     public static Dictionary<string, string> Addresses(ProfileRecord? p, IReadOnlyList<IdentityKey> identities, out string? email, out string? phone)
     {
         var a = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -103,11 +103,17 @@ public sealed class RecipientLoader(IChudaStore store)
                 && Normalization.TryNormalizePhone(ph.GetString()!, null, out var np)) phone = np;
         }
         if (email is not null) a[ChannelNames.Email] = email;
-        if (phone is not null) a[ChannelNames.Sms] = phone;
+        if (phone is not null)
+        {
+            a[ChannelNames.Sms] = phone;
+            a[ChannelNames.Voice] = phone;
+        }
         var push = identities.LastOrDefault(i => i.Kind.StartsWith(IdentityKinds.PushPrefix, StringComparison.Ordinal));
         if (push.Kind is not null) a[ChannelNames.Push] = push.Kind[IdentityKinds.PushPrefix.Length..] + ":" + push.Value;
+        // WeChat: the official-account openid, else the WeCom user id (as "wecom:<userid>", which only WeCom providers accept).
         var openId = identities.LastOrDefault(i => i.Kind == IdentityKinds.WeChatOpenId);
         if (openId.Kind is not null) a[ChannelNames.WeChat] = openId.Value;
+        else if (identities.LastOrDefault(i => i.Kind == IdentityKinds.WeComUserId) is { Kind: not null } wecom) a[ChannelNames.WeChat] = "wecom:" + wecom.Value;
         if (p?.UserId is { } user) a[ChannelNames.InApp] = user;
         if (p is not null) a[ChannelNames.Webhook] = p.UserId ?? "profile:" + p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return a;

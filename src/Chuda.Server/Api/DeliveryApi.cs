@@ -36,7 +36,10 @@ public sealed record MessageView(string Id, string? UserId, string? Address, str
 
 public sealed record MessagePage(IReadOnlyList<MessageView> Messages, string? Next);
 
-public sealed record ProviderView(string Id, string Channel, string Kind, int Priority, bool Enabled, JsonElement Config, DateTimeOffset UpdatedAt);
+/// <summary>A configured provider. <paramref name="CallbackUrl"/> is where the vendor posts delivery reports and inbound messages
+/// (for kinds that receive callbacks); <paramref name="Health"/> is its circuit state and counters in this process.</summary>
+public sealed record ProviderView(string Id, string Channel, string Kind, int Priority, bool Enabled, double? RatePerSecond, int? MaxConcurrency, JsonElement Config,
+    DateTimeOffset UpdatedAt, string CallbackUrl, ProviderHealth? Health);
 
 public sealed record SubscriptionView(string Category, string Channel, string State, string Source, DateTimeOffset At);
 
@@ -94,8 +97,10 @@ public static class DeliveryApi
             .ProducesProblem(400);
 
         var providers = app.MapGroup("/api/v1/providers").WithTags("Providers").ProducesProblem(401).ProducesProblem(403);
-        providers.MapGet("/", ListProvidersAsync).WithName("list-providers").WithSummary("Configured providers; secrets are never returned")
+        providers.MapGet("/", ListProvidersAsync).WithName("list-providers").WithSummary("Configured providers with their health; secrets are never returned")
             .Produces<IReadOnlyList<ProviderView>>();
+        providers.MapGet("/{id}", GetProviderAsync).WithName("get-provider").WithSummary("One provider with its health: circuit state, counters, last error")
+            .Produces<ProviderView>().ProducesProblem(404);
         providers.MapPut("/{id}", PutProviderAsync).WithName("put-provider")
             .WithSummary("Create or replace a provider {channel, kind, priority, enabled, config}; secret fields left out keep their stored values")
             .Produces<ProviderView>().ProducesProblem(400);
@@ -397,19 +402,36 @@ public static class DeliveryApi
         }
     }
 
-    private static async Task<IResult> ListProvidersAsync(HttpContext context, WorkspaceDirectory directory, IChudaStore store, DeliveryService delivery)
+    private static async Task<IResult> ListProvidersAsync(HttpContext context, WorkspaceDirectory directory, IChudaStore store, DeliveryService delivery,
+        DeliveryCatalog catalog)
     {
         var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         var list = await store.ListProvidersAsync(caller.Workspace.Id, context.RequestAborted);
-        return TypedResults.Ok(list.Select(p => new ProviderView(p.Id, p.Channel, p.Kind, p.Priority, p.Enabled, Parse(delivery.RedactedConfig(p)), p.UpdatedAt)).ToList());
+        var health = (await catalog.HealthAsync(caller.Workspace.Id, context.RequestAborted)).ToDictionary(h => h.Id, StringComparer.Ordinal);
+        return TypedResults.Ok(list.Select(p => View(p, delivery, catalog, health.GetValueOrDefault(p.Id))).ToList());
     }
 
-    private static async Task<IResult> PutProviderAsync(string id, HttpContext context, WorkspaceDirectory directory, DeliveryService delivery)
+    private static async Task<IResult> GetProviderAsync(string id, HttpContext context, WorkspaceDirectory directory, IChudaStore store, DeliveryService delivery,
+        DeliveryCatalog catalog)
     {
         var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
-        var (body, bad) = await Body.ReadObjectAsync(context, ["channel", "kind", "priority", "enabled", "config"]);
+        var p = (await store.ListProvidersAsync(caller.Workspace.Id, context.RequestAborted)).FirstOrDefault(x => x.Id == id);
+        if (p is null) return Problems.NotFound($"No provider has id '{id}'.");
+        var health = (await catalog.HealthAsync(caller.Workspace.Id, context.RequestAborted)).FirstOrDefault(h => h.Id == id);
+        return TypedResults.Ok(View(p, delivery, catalog, health));
+    }
+
+    private static ProviderView View(ProviderRecord p, DeliveryService delivery, DeliveryCatalog catalog, ProviderHealth? health) =>
+        new(p.Id, p.Channel, p.Kind, p.Priority, p.Enabled, p.RatePerSecond, p.MaxConcurrency, Parse(delivery.RedactedConfig(p)), p.UpdatedAt,
+            new Uri(catalog.Options.PublicBaseUrl, $"callbacks/{p.WorkspaceId.ToString(CultureInfo.InvariantCulture)}/{p.Id}").ToString(), health);
+
+    private static async Task<IResult> PutProviderAsync(string id, HttpContext context, WorkspaceDirectory directory, DeliveryService delivery, DeliveryCatalog catalog)
+    {
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
+        if (caller is null) return problem!;
+        var (body, bad) = await Body.ReadObjectAsync(context, ["channel", "kind", "priority", "enabled", "config", "ratePerSecond", "maxConcurrency"]);
         if (body is null) return bad!;
         if (!Body.TryString(body.Root, "channel", out var channel, out bad)) return bad!;
         if (!Body.TryString(body.Root, "kind", out var kind, out bad)) return bad!;
@@ -417,11 +439,19 @@ public static class DeliveryApi
         if (!Body.TryBool(body.Root, "enabled", out var enabled, out bad)) return bad!;
         if (channel is null || !ChannelNames.IsKnown(channel)) return Problems.Field("channel", $"Required: one of {string.Join(", ", ChannelNames.All)}.");
         if (kind is null) return Problems.Field("kind", "Required: the provider kind, e.g. smtp, webhook, sandbox.");
+        double? rate = null;
+        if (body.Root.TryGetProperty("ratePerSecond", out var r) && r.ValueKind != JsonValueKind.Null)
+        {
+            if (!r.TryGetDouble(out var rv)) return Problems.Field("ratePerSecond", "Expected a number of messages per second.");
+            rate = rv;
+        }
+        if (!Body.TryInt(body.Root, "maxConcurrency", 1, 1000, out var maxConcurrency, out bad)) return bad!;
         var config = body.Root.TryGetProperty("config", out var cfg) ? cfg : Parse("{}");
         try
         {
-            var p = await delivery.SaveProviderAsync(caller.Workspace.Id, id, channel, kind, priority ?? 0, enabled ?? true, config, caller.KeyId, context.RequestAborted);
-            return TypedResults.Ok(new ProviderView(p.Id, p.Channel, p.Kind, p.Priority, p.Enabled, Parse(delivery.RedactedConfig(p)), p.UpdatedAt));
+            var p = await delivery.SaveProviderAsync(caller.Workspace.Id, id, channel, kind, priority ?? 0, enabled ?? true, config, caller.KeyId, context.RequestAborted,
+                rate, maxConcurrency);
+            return TypedResults.Ok(View(p, delivery, catalog, null));
         }
         catch (DeliveryValidationException ex)
         {

@@ -97,7 +97,7 @@ public static class ProfilesApi
                 var colon = value!.IndexOf(':', StringComparison.Ordinal);
                 if (colon <= 0 || colon == value.Length - 1) return Problems.Field("externalId", "Use type:value, e.g. crm_id:42 or wechat_openid:o6_bm...");
                 var type = value[..colon];
-                key = type is IdentityKinds.WeChatOpenId or IdentityKinds.WeChatUnionId
+                key = type is IdentityKinds.WeChatOpenId or IdentityKinds.WeChatUnionId or IdentityKinds.WeComUserId
                     ? new(type, value[(colon + 1)..])
                     : new(IdentityKinds.ExternalPrefix + type, value[(colon + 1)..]);
                 break;

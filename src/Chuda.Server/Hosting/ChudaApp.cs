@@ -72,6 +72,8 @@ public static class ChudaApp
         builder.Services.AddSingleton<IProviderFactory>(sp => new WebhookChannelProviderFactory(sp.GetRequiredService<WebhookClient>()));
         builder.Services.AddSingleton<IProviderFactory>(sp => new SmtpProviderFactory(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
         foreach (var factory in options.ProviderFactories) builder.Services.AddSingleton(factory);
+        builder.Services.AddSingleton<ProviderReportQueue>();
+        builder.Services.AddSingleton<ProviderReportWorker>();
         builder.Services.AddSingleton<DeliveryCatalog>();
         builder.Services.AddSingleton<MessageComposer>();
         builder.Services.AddSingleton<DeliveryDispatcher>();
@@ -86,6 +88,7 @@ public static class ChudaApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JourneyRunner>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProviderReportWorker>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Engine.DrainTimeout + TimeSpan.FromSeconds(5));
         builder.Services.AddProblemDetails();
         builder.Services.AddRequestDecompression();
@@ -141,6 +144,7 @@ public static class ChudaApp
         app.MapJourneysApi();
         app.MapDeliveryApi();
         app.MapTrackingApi();
+        app.MapCallbacksApi();
         return app;
     }
 }

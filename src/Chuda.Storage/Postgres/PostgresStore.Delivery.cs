@@ -470,6 +470,17 @@ public sealed partial class PostgresStore
                 P(Array.ConvertAll(c, x => StoreValues.Truncate(x.CreatedAt)))));
         }
         if (write.Subscriptions is { Count: > 0 } subscriptions) AddSubscriptions(batch, subscriptions);
+        if (write.RemovedIdentities is { Count: > 0 } removed)
+        {
+            var r = removed.ToArray();
+            batch.BatchCommands.Add(BatchCommand(
+                "DELETE FROM identities i USING unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[]) AS x(w, k, v, p) " +
+                "WHERE i.workspace_id = x.w AND i.kind = x.k AND i.value = x.v AND i.profile_id = x.p",
+                P(Array.ConvertAll(r, x => x.WorkspaceId)),
+                P(Array.ConvertAll(r, x => x.Kind)),
+                P(Array.ConvertAll(r, x => x.Value)),
+                P(Array.ConvertAll(r, x => x.ProfileId))));
+        }
     }
 
     private static void AddEvents(NpgsqlBatch batch, IReadOnlyList<MessageEvent> events)
@@ -713,10 +724,10 @@ public sealed partial class PostgresStore
 
     // ---- providers ---------------------------------------------------------------------------
 
-    private const string ProviderColumns = "workspace_id, id, channel, kind, priority, enabled, config, updated_at";
+    private const string ProviderColumns = "workspace_id, id, channel, kind, priority, enabled, config, updated_at, rate_per_second, max_concurrency";
 
     private static ProviderRecord ReadProvider(NpgsqlDataReader r) => new(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt32(4),
-        r.GetBoolean(5), r.GetString(6), r.GetFieldValue<DateTimeOffset>(7));
+        r.GetBoolean(5), r.GetString(6), r.GetFieldValue<DateTimeOffset>(7), r.IsDBNull(8) ? null : r.GetDouble(8), r.IsDBNull(9) ? null : r.GetInt32(9));
 
     public async Task<IReadOnlyList<ProviderRecord>> ListProvidersAsync(long? workspaceId, CancellationToken cancellationToken) =>
         workspaceId is { } w
@@ -728,9 +739,10 @@ public sealed partial class PostgresStore
     {
         ArgumentNullException.ThrowIfNull(provider);
         await using var command = _dataSource.CreateCommand(
-            $"INSERT INTO providers ({ProviderColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) " +
+            $"INSERT INTO providers ({ProviderColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) " +
             "ON CONFLICT (workspace_id, id) DO UPDATE SET channel = excluded.channel, kind = excluded.kind, priority = excluded.priority, " +
-            "enabled = excluded.enabled, config = excluded.config, updated_at = excluded.updated_at");
+            "enabled = excluded.enabled, config = excluded.config, updated_at = excluded.updated_at, rate_per_second = excluded.rate_per_second, " +
+            "max_concurrency = excluded.max_concurrency");
         command.Parameters.Add(P(provider.WorkspaceId));
         command.Parameters.Add(P(provider.Id));
         command.Parameters.Add(P(provider.Channel));
@@ -739,6 +751,8 @@ public sealed partial class PostgresStore
         command.Parameters.Add(P(provider.Enabled));
         command.Parameters.Add(P(provider.ConfigJson));
         command.Parameters.Add(P(StoreValues.Truncate(provider.UpdatedAt)));
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Double, Value = (object?)provider.RatePerSecond ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer, Value = (object?)provider.MaxConcurrency ?? DBNull.Value });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -398,6 +398,21 @@ public sealed partial class SqliteStore
             }
         }
         if (write.Subscriptions is { Count: > 0 } subs) WriteSubscriptions(connection, tx, subs);
+        if (write.RemovedIdentities is { Count: > 0 } removed)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = "DELETE FROM identities WHERE workspace_id = $w AND kind = $k AND value = $v AND profile_id = $p";
+            var ps = new[] { "$w", "$k", "$v", "$p" }.Select(n => command.Parameters.Add(new SqliteParameter(n, DBNull.Value))).ToArray();
+            foreach (var r in removed)
+            {
+                ps[0].Value = r.WorkspaceId;
+                ps[1].Value = r.Kind;
+                ps[2].Value = r.Value;
+                ps[3].Value = r.ProfileId;
+                command.ExecuteNonQuery();
+            }
+        }
     }
 
     private static void WriteEvents(SqliteConnection connection, SqliteTransaction tx, IReadOnlyList<MessageEvent> events)
@@ -609,10 +624,11 @@ public sealed partial class SqliteStore
     // ---- providers ---------------------------------------------------------------------------
 
     public Task<IReadOnlyList<ProviderRecord>> ListProvidersAsync(long? workspaceId, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<ProviderRecord>>(Query("SELECT workspace_id, id, channel, kind, priority, enabled, config, updated_at FROM providers " +
+        Task.FromResult<IReadOnlyList<ProviderRecord>>(Query("SELECT workspace_id, id, channel, kind, priority, enabled, config, updated_at, rate_per_second, " +
+            "max_concurrency FROM providers " +
             "WHERE ($w IS NULL OR workspace_id = $w) ORDER BY workspace_id, channel, priority, id",
             r => new ProviderRecord(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.GetInt64(5) != 0, r.GetString(6),
-                StoreValues.FromMillis(r.GetInt64(7))),
+                StoreValues.FromMillis(r.GetInt64(7)), r.IsDBNull(8) ? null : r.GetDouble(8), r.IsDBNull(9) ? null : r.GetInt32(9)),
             ("$w", workspaceId)));
 
     public Task SaveProviderAsync(ProviderRecord provider, CancellationToken cancellationToken)
@@ -621,9 +637,13 @@ public sealed partial class SqliteStore
         return WithWriterAsync(connection =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "INSERT INTO providers (workspace_id, id, channel, kind, priority, enabled, config, updated_at) VALUES ($w, $id, $c, $k, $p, $e, $cfg, $u) " +
+            command.CommandText = "INSERT INTO providers (workspace_id, id, channel, kind, priority, enabled, config, updated_at, rate_per_second, max_concurrency) " +
+                "VALUES ($w, $id, $c, $k, $p, $e, $cfg, $u, $rate, $conc) " +
                 "ON CONFLICT (workspace_id, id) DO UPDATE SET channel = excluded.channel, kind = excluded.kind, priority = excluded.priority, " +
-                "enabled = excluded.enabled, config = excluded.config, updated_at = excluded.updated_at";
+                "enabled = excluded.enabled, config = excluded.config, updated_at = excluded.updated_at, rate_per_second = excluded.rate_per_second, " +
+                "max_concurrency = excluded.max_concurrency";
+            command.Parameters.AddWithValue("$rate", (object?)provider.RatePerSecond ?? DBNull.Value);
+            command.Parameters.AddWithValue("$conc", (object?)provider.MaxConcurrency ?? DBNull.Value);
             command.Parameters.AddWithValue("$w", provider.WorkspaceId);
             command.Parameters.AddWithValue("$id", provider.Id);
             command.Parameters.AddWithValue("$c", provider.Channel);

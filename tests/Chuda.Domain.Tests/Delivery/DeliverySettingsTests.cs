@@ -157,7 +157,7 @@ public class DeliverySettingsTests
         Assert.True(s.MarketingRequiresOptIn);
         Assert.Equal(DeliverySettings.Default.QuietHours, s.QuietHours);
         Assert.Equal(CoolDownSettings.Default with { IgnoredInARow = 4 }, s.CoolDown);
-        Assert.Equal(ChannelNames.All, s.ChannelOrder);
+        Assert.Equal(ChannelNames.DefaultOrder, s.ChannelOrder);
     }
 
     [Fact]
@@ -286,7 +286,7 @@ public class DeliverySettingsTests
     [Fact]
     public void An_unknown_channel_in_quiet_hours_by_channel() =>
         SingleError("{\"quietHoursByChannel\":{\"fax\":null}}", "$.quietHoursByChannel.fax",
-            "unknown channel 'fax'; expected one of push, in_app, email, sms, wechat, webhook");
+            "unknown channel 'fax'; expected one of push, in_app, email, sms, wechat, webhook, voice");
 
     [Fact]
     public void A_bad_window_in_quiet_hours_by_channel()
@@ -338,7 +338,7 @@ public class DeliverySettingsTests
     [InlineData("7")]
     public void A_bad_cap_channel(string channel) =>
         SingleError($"{{\"frequencyCaps\":[{{\"limit\":1,\"channel\":{channel}}}]}}", "$.frequencyCaps[0].channel",
-            "expected one of push, in_app, email, sms, wechat, webhook");
+            "expected one of push, in_app, email, sms, wechat, webhook, voice");
 
     [Theory]
     [InlineData("\"transactional\"")]

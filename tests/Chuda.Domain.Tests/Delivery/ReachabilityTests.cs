@@ -76,7 +76,7 @@ public class ReachabilityTests
     [InlineData(Sms, "no phone number")]
     [InlineData(Push, "no push token")]
     [InlineData(InApp, "no user id (the inbox is per known user)")]
-    [InlineData(WeChat, "no WeChat openid")]
+    [InlineData(WeChat, "no WeChat openid or WeCom user id")]
     [InlineData(Webhook, "cannot be reached there")]
     [InlineData("fax", "cannot be reached there")]
     public void A_channel_without_an_address_is_skipped_with_a_note(string channel, string why)
@@ -94,7 +94,7 @@ public class ReachabilityTests
         var d = Decide(Message(Transactional, channels: channels), Recipient(addresses: Only(Email)), NoQuiet, Now);
         AssertRoute(d, Email, 3);
         Assert.Equal("routed to email (channel 4 of 4)", d.Reason);
-        Assert.Equal(["skipped push: no push token", "skipped sms: no phone number", "skipped wechat: no WeChat openid"], NoteTexts(d));
+        Assert.Equal(["skipped push: no push token", "skipped sms: no phone number", "skipped wechat: no WeChat openid or WeCom user id"], NoteTexts(d));
         Assert.Equal(channels, d.Candidates);
     }
 

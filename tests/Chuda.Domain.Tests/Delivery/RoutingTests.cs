@@ -47,7 +47,7 @@ public class RoutingTests
         Assert.Equal([Push, InApp, Email, Sms, WeChat, Webhook], DeliverySettings.Default.ChannelOrder);
         var d = Decide(Message(), Recipient(), NoQuiet, Now);
         AssertRoute(d, Push, 0);
-        Assert.Equal(ChannelNames.All, d.Candidates);
+        Assert.Equal(ChannelNames.DefaultOrder, d.Candidates);
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public class RoutingTests
         Assert.Equal("routed to email (channel 3 of 6)", d.Reason);
         // Every candidate is checked, so later unreachable channels are noted too.
         Assert.Equal(
-            ["skipped push: no push token", "skipped in_app: no user id (the inbox is per known user)", "skipped wechat: no WeChat openid",
+            ["skipped push: no push token", "skipped in_app: no user id (the inbox is per known user)", "skipped wechat: no WeChat openid or WeCom user id",
                 "skipped webhook: cannot be reached there"],
             NoteTexts(d));
     }

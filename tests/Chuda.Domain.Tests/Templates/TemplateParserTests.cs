@@ -17,7 +17,8 @@ public class TemplateParserTests
           "push": {"title": "Cart", "body": "Hi", "data": {"k": "{{event.cart_id}}"}, "deepLink": "app://cart/{{event.cart_id}}", "image": "https://x/i.png"},
           "in_app": {"title": "Cart", "body": "Hi", "action": {"label": "Open", "url": "https://example.com"}},
           "wechat": {"templateId": "TMPL_ID", "url": "https://example.com", "miniprogram": {"appid": "wx1", "pagepath": "pages/cart?id={{event.cart_id}}"}, "data": {"first": "{{profile.first_name}}", "keyword1": "x"}},
-          "webhook": {"body": "{\"x\": \"{{profile.email}}\"}"}
+          "webhook": {"body": "{\"x\": \"{{profile.email}}\"}"},
+          "voice": {"text": "Your code is {{event.code}}", "language": "en-US", "repeat": 2}
         },
         "zh-Hans": {"sms": {"text": "你好"}},
         "zh-Hant-TW": {"sms": {"text": "你好"}},
@@ -43,6 +44,7 @@ public class TemplateParserTests
         Assert.Equal(new WeChatMiniprogram("wx1", "pages/cart?id={{event.cart_id}}"), en.WeChat!.Miniprogram);
         Assert.Equal(["first", "keyword1"], en.WeChat.Data.Keys);
         Assert.Equal("{\"x\": \"{{profile.email}}\"}", en.Webhook!.Body);
+        Assert.Equal(new VoiceTemplate("Your code is {{event.code}}", "en-US", 2), en.Voice);
         Assert.Equal(TemplateChannels.All, t.Channels.ToList());
         Assert.True(t.HasChannel("in_app"));
         Assert.False(t.HasChannel("fax"));
@@ -223,5 +225,27 @@ public class TemplateParserTests
         var t = new TemplateDefinition("n", null, "en",
             new Dictionary<string, TemplateLocale> { ["en"] = new(Sms: new SmsTemplate("{{#if x}}")) }, []);
         Assert.Throws<ArgumentException>(() => TemplateRenderer.Compile(t));
+    }
+
+    [Theory]
+    [InlineData("""{"text": "hi", "repeat": 4}""", "$.locales.en.voice.repeat")]
+    [InlineData("""{"text": "hi", "language": "en US"}""", "$.locales.en.voice.language")]
+    [InlineData("""{"language": "en"}""", "$.locales.en.voice.text")]
+    [InlineData("""{"text": "hi", "speed": 2}""", "$.locales.en.voice.speed")]
+    public void Bad_voice_content_is_reported_at_its_path(string voice, string path)
+    {
+        var errors = TemplateParser.Parse("""{"name":"n","defaultLocale":"en","locales":{"en":{"voice":""" + voice + "}}}").Errors;
+        Assert.Contains(errors, e => e.Path == path);
+        Assert.Single(errors);
+    }
+
+    [Fact]
+    public void A_voice_template_renders_its_text_language_and_repeat()
+    {
+        var parsed = TemplateParser.Parse("""{"name":"n","defaultLocale":"zh-Hans","locales":{"zh-Hans":{"voice":{"text":"您的验证码是{{event.code}}","language":"zh-CN"}}}}""");
+        Assert.True(parsed.IsValid, string.Join("\n", parsed.Errors));
+        var result = TemplateRenderer.Render(parsed.Definition!, "voice", null, TemplateData.FromJson("""{"event":{"code":"4821"}}"""));
+        Assert.True(result.Ok);
+        Assert.Equal(new VoiceContent("您的验证码是4821", "zh-CN", 1), result.Content);
     }
 }

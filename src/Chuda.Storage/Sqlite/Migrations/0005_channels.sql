@@ -1,0 +1,3 @@
+-- Issue 6 (channels): per-provider rate limits and concurrency (null = unlimited).
+ALTER TABLE providers ADD COLUMN rate_per_second REAL;
+ALTER TABLE providers ADD COLUMN max_concurrency INTEGER;
