@@ -108,16 +108,35 @@ internal sealed class SegmentHarness : IAsyncDisposable
         {
             Security = new Chuda.Channels.Webhooks.WebhookSecurityOptions { AllowedNetworks = ["127.0.0.0/8"] },
         }, Time);
+        Reports = new Chuda.Engine.Delivery.ProviderReportQueue(Time);
         DeliveryCatalog = new Chuda.Engine.Delivery.DeliveryCatalog(Store, Time, DeliveryOptions,
         [
             new Chuda.Channels.Providers.SandboxProviderFactory(), new Chuda.Channels.Providers.InAppProviderFactory(),
             new Chuda.Channels.Providers.WebhookChannelProviderFactory(client), Recorder,
-        ]);
+        ], Reports);
         var composer = new Chuda.Engine.Delivery.MessageComposer(Store, DeliveryOptions);
         Dispatcher = new Chuda.Engine.Delivery.DeliveryDispatcher(Store, DeliveryCatalog, composer, Time, DeliveryOptions,
             NullLogger<Chuda.Engine.Delivery.DeliveryDispatcher>.Instance);
         Inbox = new Chuda.Engine.Delivery.InboxHub(Dispatcher);
         Delivery = new Chuda.Engine.Delivery.DeliveryService(Store, DeliveryCatalog, composer, Dispatcher, Inbox, Time);
+        ReportWorker = new Chuda.Engine.Delivery.ProviderReportWorker(Reports, Store, Delivery, Time, DeliveryOptions,
+            NullLogger<Chuda.Engine.Delivery.ProviderReportWorker>.Instance);
+    }
+
+    /// <summary>Provider reports (receipts, inbound messages); <see cref="ApplyReportsAsync"/> applies the queued ones.</summary>
+    public Chuda.Engine.Delivery.ProviderReportQueue Reports { get; private set; } = null!;
+
+    public Chuda.Engine.Delivery.ProviderReportWorker ReportWorker { get; private set; } = null!;
+
+    /// <summary>Applies every queued provider report; returns those whose message was not found.</summary>
+    public async Task<List<Chuda.Engine.Delivery.ProviderReportItem>> ApplyReportsAsync()
+    {
+        var unmatched = new List<Chuda.Engine.Delivery.ProviderReportItem>();
+        while (Reports.Reader.TryRead(out var item))
+        {
+            if (!await ReportWorker.ApplyAsync(item, CancellationToken.None)) unmatched.Add(item);
+        }
+        return unmatched;
     }
 
     /// <summary>Stops the engine and closes the store (as a process exit would), then opens a new engine on the same data.</summary>

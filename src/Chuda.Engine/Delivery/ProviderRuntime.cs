@@ -156,8 +156,9 @@ public sealed class RateGate(double perSecond, TimeProvider time)
         lock (_lock)
         {
             var now = time.GetUtcNow();
-            // Unused capacity accumulates for at most one second (the burst).
-            if (_next < now - _burst) _next = now - _burst;
+            // Unused capacity accumulates for at most one second's worth of sends (the burst).
+            var earliest = now - _burst + _interval;
+            if (_next < earliest) _next = earliest;
             var slot = _next;
             _next = slot + _interval;
             wait = slot > now ? slot - now : TimeSpan.Zero;

@@ -17,27 +17,42 @@ internal sealed class RecordingProviderFactory : IProviderFactory
 
     public string Kind => "test";
 
-    public IReadOnlyList<string> Channels { get; } = ["email", "sms", "push", "in_app", "wechat", "webhook"];
+    public IReadOnlyList<string> Channels { get; } = ["email", "sms", "push", "in_app", "wechat", "webhook", "voice"];
+
+    /// <summary>Providers (by id) that are down: they answer every send with a provider-level failure.</summary>
+    public ConcurrentDictionary<string, string> Down { get; } = new();
+
+    /// <summary>The report sink each provider (by id) was created with.</summary>
+    public ConcurrentDictionary<string, IProviderReportSink> Sinks { get; } = new();
 
     public IReadOnlyList<string> SecretFields { get; } = ["token"];
 
     public IReadOnlyList<(string Path, string Message)> Validate(JsonElement config) => [];
 
-    public IChannelProvider Create(string id, string channel, JsonElement config, IProviderReportSink reports) => new Provider(this, id, channel);
+    /// <summary>Configuration <c>{"accepts": "ios:"}</c> limits the provider to recipients with that prefix.</summary>
+    public IChannelProvider Create(string id, string channel, JsonElement config, IProviderReportSink reports)
+    {
+        Sinks[id] = reports;
+        var accepts = config.ValueKind == JsonValueKind.Object && config.TryGetProperty("accepts", out var a) ? a.GetString() : null;
+        return new Provider(this, id, channel, accepts);
+    }
 
     public void Answer(string recipient, params ProviderResult[] results) => Script[recipient] = new ConcurrentQueue<ProviderResult>(results);
 
     public IReadOnlyList<ProviderMessage> To(string recipient) => [.. Sent.Where(s => s.Message.Recipient == recipient).Select(s => s.Message)];
 
-    private sealed class Provider(RecordingProviderFactory factory, string id, string channel) : IChannelProvider
+    private sealed class Provider(RecordingProviderFactory factory, string id, string channel, string? accepts) : IChannelProvider
     {
         public string Id { get; } = id;
 
         public string Channel { get; } = channel;
 
+        public bool Accepts(string recipient) => accepts is null || recipient.StartsWith(accepts, StringComparison.Ordinal);
+
         public Task<ProviderResult> SendAsync(ProviderMessage message, CancellationToken cancellationToken)
         {
             factory.Sent.Enqueue((Id, message));
+            if (factory.Down.TryGetValue(Id, out var why)) return Task.FromResult(new ProviderResult(ProviderOutcome.TransientFailure, why, ProviderDown: true));
             if (factory.Script.TryGetValue(message.Recipient, out var queue))
             {
                 if (queue.Count > 1 && queue.TryDequeue(out var next)) return Task.FromResult(next);
