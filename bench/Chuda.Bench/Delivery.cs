@@ -308,7 +308,7 @@ public static class Delivery
         return (process, doc.RootElement.GetProperty("port").GetInt32());
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Chuda.slnx"))) dir = dir.Parent;

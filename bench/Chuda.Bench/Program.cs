@@ -20,6 +20,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
           delivery --store sqlite|postgres [--part policy|pipeline|smtp|priority|all] [--decisions 1000000] [--messages 20000]
                   [--broadcast 100000] [--transactional-rate 50]
                   Policy decisions/s, the dispatcher end to end, SMTP vs a bare client loop, transactional latency during a broadcast
+          channels [--part smpp|webpush|failover|all] [--messages 20000] [--window 10] [--trials 10]
+                  SMPP provider vs a bare client loop on the same SMSC, Web Push encryption + VAPID signing, failover time
           summarize FILE...   medians of the RESULT lines of several runs (bench/run.sh)
         PostgreSQL: --pg "Host=...;Username=...;Database=postgres" or env CHUDA_BENCH_PG (bench/run.sh starts a throw-away cluster).
         """);
@@ -37,6 +39,7 @@ return args[0] switch
     "quartz" => await QuartzBaseline.RunAsync(rest),
     "journeys" => await Journeys.RunAsync(rest),
     "delivery" => await Delivery.RunAsync(rest),
+    "channels" => await Channels.RunAsync(rest),
     "serve" => await Servers.ServeAsync(rest),
     "noop" => await Servers.NoopAsync(rest),
     _ => throw new ArgumentException($"Unknown scenario '{args[0]}'."),

@@ -345,7 +345,7 @@ public sealed class DeliveryDispatcher : BackgroundService
         {
             (provider, result) = composition.Content is null
                 ? (configured[0].Provider, new ProviderResult(ProviderOutcome.PermanentFailure, composition.Error ?? "nothing to send"))
-                : await FailoverAsync(configured, Message(m, channel, composition), notes, ct);
+                : await SendThroughAsync(configured, Message(m, channel, composition), notes, ct);
         }
         return Record(m, result, provider, composition.Content, _time.GetUtcNow(), notes);
     }
@@ -359,8 +359,8 @@ public sealed class DeliveryDispatcher : BackgroundService
     /// the next provider at once, for this message; any other outcome — success, or a failure that concerns this message only —
     /// is the answer. When every provider is down the message is retried later.
     /// </summary>
-    private static async Task<(IChannelProvider Provider, ProviderResult Result)> FailoverAsync(IReadOnlyList<ProviderRuntime> providers, ProviderMessage message,
-        List<string> notes, CancellationToken ct)
+    public static async Task<(IChannelProvider Provider, ProviderResult Result)> SendThroughAsync(IReadOnlyList<ProviderRuntime> providers,
+        ProviderMessage message, List<string> notes, CancellationToken ct)
     {
         ProviderRuntime? first = null;
         var downs = new List<string>();
