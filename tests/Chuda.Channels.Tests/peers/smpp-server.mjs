@@ -8,8 +8,8 @@
 // messages come from, default 8613700000077).
 //
 // The first stdout line is {"event":"listening","port":N}; then one JSON line per event: bind, submit (data_coding,
-// esm_class, udh hex, concatenation ref/total/seq, decoded text, message id, in-flight count), message (a reassembled
-// multipart text), enquire_link, enquire_link_resp, unbind, deliver_sm_resp, idle-close, close.
+// esm_class, udh hex, concatenation ref/total/seq, decoded text, message id, in-flight count, arrival time in ms), message (a reassembled
+// multipart text), enquire_link, enquire_link_resp, unbind, deliver_sm_resp, idle-close, close (with the session's submit_sm count).
 //
 // Faults, chosen by destination_addr:
 //   8613900000058  ESME_RTHROTTLED        8613900000014  ESME_RMSGQFUL
@@ -39,6 +39,7 @@ const server = smpp.createServer((session) => {
   const sessionId = ++nextSession;
   let bound = false;
   let inFlight = 0;
+  let submits = 0;
   let idleTimer = null;
   let enquireTimer = null;
   const touch = () => {
@@ -54,7 +55,7 @@ const server = smpp.createServer((session) => {
   session.on('close', () => {
     clearTimeout(idleTimer);
     clearInterval(enquireTimer);
-    emit({ event: 'close', session: sessionId });
+    emit({ event: 'close', session: sessionId, submits });
   });
   session.on('pdu', touch);
 
@@ -94,6 +95,7 @@ const server = smpp.createServer((session) => {
       return;
     }
     inFlight++;
+    submits++;
     const dest = pdu.destination_addr;
     const sm = pdu.short_message ?? {};
     const text = typeof sm === 'string' ? sm : typeof sm.message === 'string' ? sm.message : Buffer.from(sm.message ?? []).toString('hex');
@@ -104,7 +106,7 @@ const server = smpp.createServer((session) => {
       event: 'submit', session: sessionId, seq: pdu.sequence_number, source: pdu.source_addr, sourceTon: pdu.source_addr_ton,
       sourceNpi: pdu.source_addr_npi, dest, destTon: pdu.dest_addr_ton, destNpi: pdu.dest_addr_npi, dataCoding: pdu.data_coding,
       esmClass: pdu.esm_class, registeredDelivery: pdu.registered_delivery, udh, text, messageId, inFlight,
-      ref: concat?.[2], total: concat?.[3], part: concat?.[4],
+      ref: concat?.[2], total: concat?.[3], part: concat?.[4], at: performance.now(),
     };
     if (!config.quiet) emit(submit);
 
