@@ -105,6 +105,9 @@ public static class DeliveryApi
             .WithSummary("Create or replace a provider {channel, kind, priority, enabled, config}; secret fields left out keep their stored values")
             .Produces<ProviderView>().ProducesProblem(400);
         providers.MapDelete("/{id}", DeleteProviderAsync).WithName("delete-provider").Produces(204).ProducesProblem(404);
+        providers.MapPost("/vapid-keys", VapidKeysAsync).WithName("vapid-keys")
+            .WithSummary("A new VAPID key pair for a webpush provider (the public key is the browsers' applicationServerKey); nothing is stored")
+            .Produces<Chuda.Channels.Push.VapidKeyPair>();
 
         app.MapGet("/api/v1/profiles/{userId}/subscriptions", SubscriptionsAsync).WithTags("Consent").WithName("get-subscriptions")
             .WithSummary("A profile's subscriptions per category and channel, with the consent log (source, time)")
@@ -457,6 +460,13 @@ public static class DeliveryApi
         {
             return Failure(ex);
         }
+    }
+
+    private static async Task<IResult> VapidKeysAsync(HttpContext context, WorkspaceDirectory directory)
+    {
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
+        if (caller is null) return problem!;
+        return TypedResults.Ok(Chuda.Channels.Push.Vapid.GenerateKeys());
     }
 
     private static async Task<IResult> DeleteProviderAsync(string id, HttpContext context, WorkspaceDirectory directory, DeliveryService delivery)

@@ -1,4 +1,5 @@
 using Chuda.Channels.Providers;
+using Chuda.Channels.Sms.Http;
 using Chuda.Channels.Webhooks;
 using Chuda.Engine;
 using Chuda.Engine.Delivery;
@@ -71,6 +72,24 @@ public static class ChudaApp
         builder.Services.AddSingleton<IProviderFactory, InAppProviderFactory>();
         builder.Services.AddSingleton<IProviderFactory>(sp => new WebhookChannelProviderFactory(sp.GetRequiredService<WebhookClient>()));
         builder.Services.AddSingleton<IProviderFactory>(sp => new SmtpProviderFactory(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
+        // Issue 6: SMS (SMPP, HTTP gateways), push (Web Push, FCM, APNs), WeChat / WeCom and voice. HTTP vendors' URLs are workspace
+        // configuration: like webhooks they may only reach public addresses unless allow-listed.
+        builder.Services.AddSingleton(sp => new WebhookSecurityOptions
+        {
+            AllowedHosts = sp.GetRequiredService<Chuda.Engine.Journeys.JourneyOptions>().WebhookAllowedHosts,
+            AllowedNetworks = sp.GetRequiredService<Chuda.Engine.Journeys.JourneyOptions>().WebhookAllowedNetworks,
+        });
+        builder.Services.AddSingleton(sp => new HttpGatewayOptions { Security = sp.GetRequiredService<WebhookSecurityOptions>() });
+        builder.Services.AddSingleton<IProviderFactory>(sp => new SmppProviderFactory(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton<IProviderFactory>(sp => new HttpSmsProviderFactory(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<HttpGatewayOptions>()));
+        builder.Services.AddSingleton<IProviderFactory>(sp => new TwilioSmsProviderFactory(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<HttpGatewayOptions>()));
+        builder.Services.AddSingleton<IProviderFactory>(sp => new AliyunSmsProviderFactory(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<HttpGatewayOptions>()));
+        builder.Services.AddSingleton<IProviderFactory>(sp => new HttpVoiceProviderFactory(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<HttpGatewayOptions>()));
+        builder.Services.AddSingleton<IProviderFactory>(sp => new WebPushProviderFactory(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<WebhookSecurityOptions>()));
+        builder.Services.AddSingleton<IProviderFactory>(sp => new FcmProviderFactory(sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<IProviderFactory>(sp => new ApnsProviderFactory(sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<IProviderFactory>(sp => new WeChatProviderFactory(sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<IProviderFactory>(sp => new WeComProviderFactory(sp.GetRequiredService<TimeProvider>()));
         foreach (var factory in options.ProviderFactories) builder.Services.AddSingleton(factory);
         builder.Services.AddSingleton<ProviderReportQueue>();
         builder.Services.AddSingleton<ProviderReportWorker>();
