@@ -147,6 +147,7 @@ public abstract class ChannelsApiTests : ServerTestBase
         }
 
         Assert.Equal(HttpStatusCode.NotFound, (await PostFormAsync(url.Replace("/tw", "/nope", StringComparison.Ordinal), inbound, null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await PostFormAsync(new Uri(Server.Address, "/callbacks/987654/tw").ToString(), inbound, null)).StatusCode);
     }
 
     private async Task<HttpResponseMessage> PostFormAsync(string url, IDictionary<string, string> form, string? signature)

@@ -145,7 +145,7 @@ public sealed class DeliveryCatalog : IAsyncDisposable
                     continue;
                 }
                 using var config = JsonDocument.Parse(record.ConfigJson);
-                var provider = factory.Create(record.Id, record.Channel, config.RootElement.Clone(), _reports.For(workspaceId, record.Id));
+                var provider = factory.Create(record.Id, record.Channel, config.RootElement.Clone(), _reports.For(workspaceId, record.Id, record.Channel));
                 if (known is not null)
                 {
                     lock (_retired) _retired.Add(known.Provider); // in-flight sends may still use it: disposed with the catalog

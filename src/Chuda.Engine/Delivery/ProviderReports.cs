@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 namespace Chuda.Engine.Delivery;
 
 /// <summary>A provider's report with where it came from.</summary>
-public sealed record ProviderReportItem(long WorkspaceId, string ProviderId, ProviderReport Report, DateTimeOffset ReceivedAt);
+public sealed record ProviderReportItem(long WorkspaceId, string ProviderId, string Channel, ProviderReport Report, DateTimeOffset ReceivedAt);
 
 /// <summary>
 /// Where providers put what they learn after a send (SMPP receipts and inbound messages, HTTP delivery callbacks): an
@@ -22,17 +22,17 @@ public sealed class ProviderReportQueue(TimeProvider time)
 
     public ChannelReader<ProviderReportItem> Reader => _channel.Reader;
 
-    public void Enqueue(long workspaceId, string providerId, ProviderReport report) =>
-        _channel.Writer.TryWrite(new ProviderReportItem(workspaceId, providerId, report, time.GetUtcNow()));
+    public void Enqueue(long workspaceId, string providerId, string channel, ProviderReport report) =>
+        _channel.Writer.TryWrite(new ProviderReportItem(workspaceId, providerId, channel, report, time.GetUtcNow()));
 
     /// <summary>A sink bound to one configured provider.</summary>
-    public IProviderReportSink For(long workspaceId, string providerId) => new Sink(this, workspaceId, providerId);
+    public IProviderReportSink For(long workspaceId, string providerId, string channel) => new Sink(this, workspaceId, providerId, channel);
 
-    private sealed class Sink(ProviderReportQueue queue, long workspaceId, string providerId) : IProviderReportSink
+    private sealed class Sink(ProviderReportQueue queue, long workspaceId, string providerId, string channel) : IProviderReportSink
     {
         public ValueTask ReportAsync(ProviderReport report, CancellationToken cancellationToken)
         {
-            queue.Enqueue(workspaceId, providerId, report);
+            queue.Enqueue(workspaceId, providerId, channel, report);
             return ValueTask.CompletedTask;
         }
     }
@@ -138,25 +138,43 @@ public sealed class ProviderReportWorker(ProviderReportQueue queue, IChudaStore 
         var r = item.Report;
         var intent = InboundKeywords.Classify(r.Text);
         if (intent == InboundIntent.None || r.From is not { Length: > 0 } from) return;
-        if (!Normalization.TryNormalizePhone(from, null, out var phone)) phone = from;
-        var source = $"inbound SMS \"{Truncate(r.Text ?? "", 40)}\" via {item.ProviderId}";
-        var profileId = await store.FindProfileIdAsync(item.WorkspaceId, new IdentityKey(IdentityKinds.Phone, phone), ct);
+        // Who wrote: a phone number on SMS and voice, an openid (or "wecom:" user id) on WeChat.
+        IdentityKey identity;
+        string address;
+        switch (item.Channel)
+        {
+            case ChannelNames.Sms or ChannelNames.Voice:
+                address = Normalization.TryNormalizePhone(from, null, out var phone) ? phone : from;
+                identity = new IdentityKey(IdentityKinds.Phone, address);
+                break;
+            case ChannelNames.WeChat:
+                address = from;
+                identity = from.StartsWith("wecom:", StringComparison.Ordinal)
+                    ? new IdentityKey(IdentityKinds.WeComUserId, from["wecom:".Length..])
+                    : new IdentityKey(IdentityKinds.WeChatOpenId, from);
+                break;
+            default:
+                return;
+        }
+        var kind = DeliveryPolicy.SuppressionKind(item.Channel);
+        var source = $"inbound {item.Channel} \"{Truncate(r.Text ?? "", 40)}\" via {item.ProviderId}";
+        var profileId = await store.FindProfileIdAsync(item.WorkspaceId, identity, ct);
         var state = intent == InboundIntent.Stop ? SubscriptionState.Unsubscribed : SubscriptionState.Subscribed;
         if (profileId is { } p)
         {
-            await delivery.SetSubscriptionsAsync(item.WorkspaceId, p, [(Categories.Marketing, ChannelNames.Sms, state)], source, ct);
+            await delivery.SetSubscriptionsAsync(item.WorkspaceId, p, [(Categories.Marketing, item.Channel, state)], source, ct);
         }
         if (intent == InboundIntent.Stop && profileId is null)
         {
-            // A number with no profile (a raw-address send): block marketing to it by suppressing the number.
-            await store.ApplyDeliveryAsync(new DeliveryWrite([], [], [new DeliverySuppression(item.WorkspaceId, "phone", phone, SuppressionReasons.Manual, source,
+            // An address with no profile (a raw-address send): block marketing to it by suppressing the address.
+            await store.ApplyDeliveryAsync(new DeliveryWrite([], [], [new DeliverySuppression(item.WorkspaceId, kind, address, SuppressionReasons.Manual, source,
                 time.GetUtcNow())]), ct);
         }
         else if (intent == InboundIntent.Start)
         {
-            var existing = await store.FindDeliverySuppressionsAsync(item.WorkspaceId, [("phone", phone)], ct);
-            if (existing.Any(s => s.Detail?.StartsWith("inbound SMS", StringComparison.Ordinal) == true))
-                await store.RemoveDeliverySuppressionAsync(item.WorkspaceId, "phone", phone, ct);
+            var existing = await store.FindDeliverySuppressionsAsync(item.WorkspaceId, [(kind, address)], ct);
+            if (existing.Any(s => s.Detail?.StartsWith("inbound ", StringComparison.Ordinal) == true))
+                await store.RemoveDeliverySuppressionAsync(item.WorkspaceId, kind, address, ct);
         }
         ReportLog.Inbound(logger, item.ProviderId, intent, profileId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(no profile)");
     }

@@ -1,5 +1,6 @@
 using Chuda.Channels.Providers;
 using Chuda.Engine.Delivery;
+using Chuda.Storage;
 
 namespace Chuda.Server.Api;
 
@@ -19,18 +20,11 @@ public static class CallbacksApi
             .ExcludeFromDescription();
     }
 
-    private static async Task<IResult> CallbackAsync(long ws, string providerId, HttpContext context, DeliveryCatalog catalog)
+    private static async Task<IResult> CallbackAsync(long ws, string providerId, HttpContext context, DeliveryCatalog catalog, IChudaStore store)
     {
         var ct = context.RequestAborted;
-        ProviderRuntime? provider;
-        try
-        {
-            provider = await catalog.FindProviderAsync(ws, providerId, ct);
-        }
-        catch (KeyNotFoundException)
-        {
-            provider = null;
-        }
+        // An unknown workspace is a 404 like an unknown provider (nothing is created for it).
+        var provider = await store.GetWorkspaceAsync(ws, ct) is null ? null : await catalog.FindProviderAsync(ws, providerId, ct);
         if (provider?.Provider is not IProviderCallbacks callbacks) return Problems.NotFound($"No provider '{providerId}' takes callbacks here.");
 
         using var buffer = new MemoryStream();
@@ -50,7 +44,7 @@ public static class CallbacksApi
         var url = new Uri(publicBase, context.Request.Path.Value!.TrimStart('/') + context.Request.QueryString.Value);
         var result = callbacks.HandleCallback(new ProviderCallback(context.Request.Method, url, headers, query, buffer.ToArray()));
         if (!result.Authentic) return TypedResults.Problem(statusCode: 401, title: "Callback not authentic", detail: result.ResponseBody);
-        foreach (var report in result.Reports) catalog.Reports.Enqueue(ws, providerId, report);
+        foreach (var report in result.Reports) catalog.Reports.Enqueue(ws, providerId, provider.Record.Channel, report);
         return TypedResults.Text(result.ResponseBody, result.ContentType, statusCode: result.StatusCode);
     }
 }

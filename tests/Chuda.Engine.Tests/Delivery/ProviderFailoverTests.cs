@@ -260,7 +260,7 @@ public sealed class ProviderFailoverTests
         var profile = await h.ProfileIdAsync("u1");
         var subs = await h.Store.LoadSubscriptionsAsync(h.Workspace.Id, [profile], Ct);
         var sub = Assert.Single(subs);
-        Assert.Equal(("marketing", "sms", SubscriptionState.Unsubscribed, "inbound SMS \"TD\" via smpp-a"), (sub.Category, sub.Channel, sub.State, sub.Source));
+        Assert.Equal(("marketing", "sms", SubscriptionState.Unsubscribed, "inbound sms \"TD\" via smpp-a"), (sub.Category, sub.Channel, sub.State, sub.Source));
         var marketing = await SendAsync(h, "u1", ["sms"]);
         var transactional = await SendAsync(h, "u1", ["sms"], category: "transactional");
         await RunAsync(h);
