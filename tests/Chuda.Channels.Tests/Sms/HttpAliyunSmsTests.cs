@@ -131,6 +131,23 @@ public sealed class HttpAliyunSmsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_sends_through_one_provider_are_each_signed_with_a_fresh_nonce_over_reused_connections()
+    {
+        await using var provider = Create();
+        async Task<ProviderResult[]> Wave(int wave) =>
+            await Task.WhenAll(Enumerable.Range(0, 16).Select(i => provider.SendAsync(SmsTo($"+86138{wave:D2}{i:D6}", messageId: $"m_{wave}_{i}"), Deadline())));
+
+        var first = await Wave(1);
+        var second = await Wave(2);
+
+        Assert.All(first.Concat(second), r => Assert.True(r.Outcome == ProviderOutcome.Accepted, r.Detail));
+        Assert.Equal(32, first.Concat(second).Select(r => r.ProviderMessageId).Distinct().Count());
+        Assert.Equal(32, _nonces.Distinct().Count());
+        // The second wave reuses the first wave's pooled connections (at most 16 were ever needed at once).
+        Assert.InRange(_vendor.Connections, 1, 16);
+    }
+
+    [Fact]
     public async Task A_wrong_secret_fails_the_fake_signature_check_and_takes_the_provider_down()
     {
         await using var provider = Create(secret: "not-the-secret");
