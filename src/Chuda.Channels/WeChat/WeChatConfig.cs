@@ -42,7 +42,10 @@ public static class WeChatConfig
         if (!config.TryGetProperty("endpoint", out var v)) return;
         if (v.ValueKind != JsonValueKind.String || !Uri.TryCreate(v.GetString(), UriKind.Absolute, out var u) || u.Scheme is not ("https" or "http") ||
             !string.IsNullOrEmpty(u.Query) || !string.IsNullOrEmpty(u.Fragment))
-            errors.Add(("$.config.endpoint", "expected an absolute http(s) base URL without query, e.g. https://api.weixin.qq.com"));
+            errors.Add(("$.config.endpoint", "expected an absolute https base URL without query, e.g. https://api.weixin.qq.com"));
+        // The secret travels in the token request: plain http only to this machine (a local proxy, a test double).
+        else if (u.Scheme == "http" && !u.IsLoopback)
+            errors.Add(("$.config.endpoint", "expected https (plain http only for a loopback address)"));
     }
 
     public static void Range(JsonElement config, string name, int min, int max, List<(string, string)> errors)

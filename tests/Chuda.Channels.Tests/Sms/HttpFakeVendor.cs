@@ -41,6 +41,7 @@ public sealed class HttpFakeVendor : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<VendorRequest> _requests = new();
+    private int _connections;
 
     private HttpFakeVendor(WebApplication app) => _app = app;
 
@@ -50,15 +51,23 @@ public sealed class HttpFakeVendor : IAsyncDisposable
 
     public IReadOnlyList<VendorRequest> Requests => [.. _requests];
 
+    /// <summary>TCP connections accepted so far.</summary>
+    public int Connections => Volatile.Read(ref _connections);
+
     public Func<VendorRequest, VendorAnswer> Handle { get; set; } = _ => new VendorAnswer(204, "");
 
     public static async Task<HttpFakeVendor> StartAsync()
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        HttpFakeVendor? vendor = null;
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, endpoint => endpoint.Use(next => connection =>
+        {
+            Interlocked.Increment(ref vendor!._connections);
+            return next(connection);
+        })));
         var app = builder.Build();
-        var vendor = new HttpFakeVendor(app);
+        vendor = new HttpFakeVendor(app);
         app.Run(async context =>
         {
             using var body = new MemoryStream();

@@ -115,7 +115,7 @@ public sealed class HttpSmsGatewayTests : IAsyncLifetime
         Assert.Equal(AwkwardText, fields["text"]);
         Assert.Equal("m_form", fields["id"]);
 
-        var text = $$$"""{"url": "{{{_vendor.Endpoint}}}/text?to={{to}}", "bodyType": "text", "body": "{{text}}"}""";
+        var text = $$$"""{"url": "{{{_vendor.Endpoint}}}/text?to={{to}}", "bodyType": "text", "body": "{{text}}", "headers": {"Content-Type": "text/x-sms; charset=utf-8"}}""";
         _vendor.Handle = _ => new VendorAnswer(200, "queued", "text/plain");
         await using (var provider = Create(text))
         {
@@ -124,6 +124,7 @@ public sealed class HttpSmsGatewayTests : IAsyncLifetime
             Assert.Equal("m_text", result.ProviderMessageId);
         }
         Assert.Equal(AwkwardText, _vendor.Requests[^1].Text);
+        Assert.Equal("text/x-sms; charset=utf-8", _vendor.Requests[^1].Headers["Content-Type"]);
     }
 
     public static TheoryData<int, string, string, ProviderOutcome, bool, bool> Answers => new()

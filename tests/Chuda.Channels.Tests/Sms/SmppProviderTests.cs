@@ -261,6 +261,31 @@ public sealed class SmppProviderTests
         Assert.True(server.Of("bind").Count >= 2);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task An_unanswered_enquire_link_drops_the_dead_link_and_the_client_binds_again()
+    {
+        await using var server = await ScriptSmppServer.StartAsync(new { ignoreEnquireLink = true });
+        await using var provider = Create(server, config: new { registeredDelivery = false, enquireLinkSeconds = 0.3, responseTimeoutSeconds = 0.5 });
+        Assert.Equal(ProviderOutcome.Accepted, (await Send(provider, Sms("first"))).Outcome);
+
+        // Nothing comes back for the enquire_link: the client closes the link and reconnects on its own (no send needed).
+        await server.WaitForAsync(s => s.Of("close").Count >= 1 && s.Of("bind").Count >= 2, "the dead link dropped and a new bind");
+        Assert.Equal(ProviderOutcome.Accepted, (await SendUntilAcceptedAsync(provider, Sms("second"))).Outcome);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task An_unbind_from_the_smsc_is_answered_and_the_client_binds_again()
+    {
+        await using var server = await ScriptSmppServer.StartAsync();
+        await using var provider = Create(server, config: new { registeredDelivery = false });
+        Assert.Equal(ProviderOutcome.Accepted, (await Send(provider, Sms("bye", "+8613900000066"))).Outcome);
+
+        await server.WaitForAsync(s => s.Of("unbind_resp").Count == 1 && s.Of("bind").Count == 2, "unbind_resp and a new bind");
+        Assert.Equal(ProviderOutcome.Accepted, (await SendUntilAcceptedAsync(provider, Sms("again"))).Outcome);
+        await server.WaitForAsync(s => s.Submits.Count == 2, "two submits");
+        Assert.Equal(2, (int)server.Submits[1]["session"]!);
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task Concurrent_sends_share_the_window_and_every_message_arrives_once_with_a_distinct_id()
     {

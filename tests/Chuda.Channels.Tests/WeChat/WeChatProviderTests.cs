@@ -274,5 +274,7 @@ public sealed class WeChatProviderTests
             new HashSet<string> { "$.config.appId", "$.config.appSecret", "$.config.mode", "$.config.endpoint", "$.config.stableToken", "$.config.timeoutSeconds", "$.config.colour" },
             paths);
         Assert.NotEmpty(factory.Validate(JsonDocument.Parse("[]").RootElement));
+        Assert.Equal("$.config.endpoint", Assert.Single(factory.Validate(Json(new { appId = "wx1", appSecret = "s", endpoint = "http://api.weixin.qq.com" }))).Path);
+        Assert.Empty(factory.Validate(Json(new { appId = "wx1", appSecret = "s", endpoint = "https://wechat-proxy.internal/prefix" })));
     }
 }

@@ -5,11 +5,11 @@
 // Settings (all optional): port (0 = any free port), systemId / password (the only credentials bound), quiet (no line per
 // submit_sm, for benchmarks), responseDelayMs (answer each submit_sm this much later), idleTimeoutMs (close a session
 // that sent nothing for this long), serverEnquireMs (send our own enquire_link this often), moFrom (the number inbound
-// messages come from, default 8613700000077).
+// messages come from, default 8613700000077), ignoreEnquireLink (leave the client's enquire_link unanswered).
 //
 // The first stdout line is {"event":"listening","port":N}; then one JSON line per event: bind, submit (data_coding,
 // esm_class, udh hex, concatenation ref/total/seq, decoded text, message id, in-flight count, arrival time in ms), message (a reassembled
-// multipart text), enquire_link, enquire_link_resp, unbind, deliver_sm_resp, idle-close, close (with the session's submit_sm count).
+// multipart text), enquire_link, enquire_link_resp, unbind, unbind_resp, deliver_sm_resp, idle-close, close (with the session's submit_sm count).
 //
 // Faults, chosen by destination_addr:
 //   8613900000058  ESME_RTHROTTLED        8613900000014  ESME_RMSGQFUL
@@ -17,6 +17,7 @@
 //   8613900000099  the link is destroyed (no answer)       8613900000098  never answered
 //   8613900000033  accepted, then a receipt with stat:UNDELIV (message_state 5)
 //   8613900000077  accepted, then an inbound deliver_sm from moFrom carrying the submitted text
+//   8613900000066  accepted, then the SMSC unbinds the session (and closes it on unbind_resp)
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -37,6 +38,8 @@ const smppDate = (d) => `${pad(d.getUTCFullYear() % 100)}${pad(d.getUTCMonth() +
 
 const server = smpp.createServer((session) => {
   const sessionId = ++nextSession;
+  // Without TCP_NODELAY, answers written one by one wait for the client's delayed ACK (40 ms on Linux).
+  session.socket.setNoDelay(true);
   let bound = false;
   let inFlight = 0;
   let submits = 0;
@@ -80,7 +83,7 @@ const server = smpp.createServer((session) => {
 
   session.on('enquire_link', (pdu) => {
     emit({ event: 'enquire_link', session: sessionId });
-    session.send(pdu.response());
+    if (!config.ignoreEnquireLink) session.send(pdu.response());
   });
 
   session.on('unbind', (pdu) => {
@@ -127,6 +130,12 @@ const server = smpp.createServer((session) => {
       if (concat) assemble(submit);
       if (pdu.registered_delivery & 1) sendReceipt(pdu, messageId, text, dest === '8613900000033');
       if (dest === '8613900000077') sendInbound(pdu, text);
+      if (dest === '8613900000066') {
+        session.unbind({}, () => {
+          emit({ event: 'unbind_resp', session: sessionId });
+          session.close();
+        });
+      }
     };
     if (config.responseDelayMs) setTimeout(answer, config.responseDelayMs);
     else answer();

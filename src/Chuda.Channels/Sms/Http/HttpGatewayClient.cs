@@ -127,6 +127,14 @@ public sealed class HttpGatewayClient : IDisposable
         message.Headers.UserAgent.ParseAdd(_options.UserAgent);
         foreach (var (name, value) in request.Headers)
         {
+            if (message.Content is not null && string.Equals(name, "Content-Type", StringComparison.OrdinalIgnoreCase))
+            {
+                // A configured content type replaces the body type's.
+                if (!MediaTypeHeaderValue.TryParse(value, out var contentType))
+                    return new HttpGatewayResponse(HttpGatewayFailure.Refused, 0, "", null, $"'{value}' is not a content type");
+                message.Content.Headers.ContentType = contentType;
+                continue;
+            }
             if (value.AsSpan().IndexOfAny('\r', '\n') >= 0 || !message.Headers.TryAddWithoutValidation(name, value)
                 && (message.Content is null || !message.Content.Headers.TryAddWithoutValidation(name, value)))
                 return new HttpGatewayResponse(HttpGatewayFailure.Refused, 0, "", null, $"header '{name}' cannot be sent");
@@ -142,6 +150,11 @@ public sealed class HttpGatewayClient : IDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return new HttpGatewayResponse(HttpGatewayFailure.Timeout, 0, "", null, $"no answer within {_options.Timeout.TotalMilliseconds:0} ms");
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The request itself cannot be sent as configured (a header the client refuses): nothing went out.
+            return new HttpGatewayResponse(HttpGatewayFailure.Refused, 0, "", null, ex.Message);
         }
         catch (HttpRequestException ex) when (FindRefusal(ex) is { } refusal)
         {

@@ -143,7 +143,7 @@ public sealed class SmppClient : IAsyncDisposable
                 return new SmppSubmitResult(SmppSubmitStatus.Rejected, "malformed submit_sm_resp: " + ex.Message, CommandStatus: status);
             }
             ResetThrottle();
-            return new SmppSubmitResult(SmppSubmitStatus.Accepted, "submit_sm_resp ESME_ROK", id, status);
+            return new SmppSubmitResult(SmppSubmitStatus.Accepted, "submit_sm_resp ESME_ROK", id.Length > 0 ? id : null, status);
         }
         if (SmppStatus.IsThrottling(status))
         {

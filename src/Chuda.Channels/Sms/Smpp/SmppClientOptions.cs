@@ -9,7 +9,7 @@ public sealed record SmppClientOptions
     public string Password { get; init; } = "";
     public string SystemType { get; init; } = "";
 
-    /// <summary>Requests in flight at once (submit_sm and enquire_link share it); 1–1000.</summary>
+    /// <summary>submit_sm PDUs in flight at once (sent, response not yet in); 1–1000. A keep-alive enquire_link is not counted.</summary>
     public int Window { get; init; } = 10;
 
     /// <summary>How long a request waits for its response before it fails (and, for enquire_link, the link is dropped).</summary>
