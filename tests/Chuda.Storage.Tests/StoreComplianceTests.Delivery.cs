@@ -809,7 +809,7 @@ public abstract partial class StoreComplianceTests
             new RemovedIdentity(ws.Id, a.Id, "push:web", "missing"),
         ]), Ct);
         var loaded = await Store.LoadIdentitiesAsync(ws.Id, [a.Id, b.Id], Ct);
-        Assert.Equal([new IdentityKey(IdentityKinds.UserId, "u-1"), new IdentityKey("push:web", "sub-1")], loaded[a.Id].OrderBy(k => k.Kind, StringComparer.Ordinal));
+        Assert.Equal([new IdentityKey("push:web", "sub-1"), new IdentityKey(IdentityKinds.UserId, "u-1")], loaded[a.Id].OrderBy(k => k.Kind, StringComparer.Ordinal));
         Assert.Equal([new IdentityKey("push:ios", "tok-b")], loaded[b.Id]);
         Assert.Null(await Store.FindProfileIdAsync(ws.Id, new IdentityKey("push:ios", "tok-a"), Ct));
     }
