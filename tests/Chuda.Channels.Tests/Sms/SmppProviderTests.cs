@@ -26,7 +26,7 @@ public sealed class SmppProviderTests
     public async Task Gsm_and_ucs2_texts_arrive_with_their_coding_and_the_smsc_message_id()
     {
         await using var server = await ScriptSmppServer.StartAsync();
-        await using var provider = Create(server, config: new { registeredDelivery = false });
+        await using var provider = Create(server, config: new { registeredDelivery = false, systemType = "chuda-sms" });
         var gsm = await Send(provider, Sms("Code 123456 @ $ _ £ ^{}\\[~]|€ ok"));
         var ucs2 = await Send(provider, Sms("您的验证码是 123456 😀", id: "m_2"));
 
@@ -49,7 +49,8 @@ public sealed class SmppProviderTests
             Assert.Equal(0, (int)s["esmClass"]!);
             Assert.Equal(0, (int)s["registeredDelivery"]!);
         });
-        Assert.Single(server.Of("bind"));
+        var bind = Assert.Single(server.Of("bind"));
+        Assert.Equal((ScriptSmppServer.SystemId, "chuda-sms", true), ((string?)bind["systemId"], (string?)bind["systemType"], (bool)bind["ok"]!));
     }
 
     [Fact(Timeout = 60_000)]
