@@ -26,16 +26,24 @@ public sealed record SmppSenderSettings(string SourceAddress, byte SourceTon, by
 /// <see cref="ProviderReportKind.Delivered"/> (DELIVRD) or <see cref="ProviderReportKind.Failed"/> (EXPIRED, DELETED, UNDELIV,
 /// REJECTD, UNKNOWN; the receipt's err: codes are vendor-specific, so none is read as an invalid number); intermediate ones
 /// (ENROUTE, ACCEPTD) are acknowledged and dropped. Any other deliver_sm is an inbound message
-/// (<see cref="ProviderReportKind.Inbound"/>, From in +E.164 when the source TON is international).</para>
+/// (<see cref="ProviderReportKind.Inbound"/>, From in +E.164 when the source TON is international); the parts of a
+/// concatenated one are joined first (<see cref="SmppInboundAssembler"/>; parts still incomplete after
+/// <see cref="InboundPartsWait"/> are reported as they are when the next inbound message comes).</para>
+/// <para>A receipt can reach the sink before <see cref="SendAsync"/> has returned the id it names (the SMSC may send the
+/// deliver_sm right behind the submit_sm_resp).</para>
 /// </summary>
 public sealed partial class SmppProvider : IChannelProvider
 {
     public const string KindName = "smpp";
 
+    /// <summary>How long the parts of a concatenated inbound message are held for the missing ones.</summary>
+    public static readonly TimeSpan InboundPartsWait = TimeSpan.FromMinutes(2);
+
     private readonly SmppClient _client;
     private readonly SmppSenderSettings _sender;
     private readonly IProviderReportSink _reports;
     private readonly ILogger _logger;
+    private readonly SmppInboundAssembler _inbound;
 
     public SmppProvider(string id, SmppClientOptions options, SmppSenderSettings sender, IProviderReportSink reports, TimeProvider time,
         ILoggerFactory? logs = null)
@@ -44,6 +52,7 @@ public sealed partial class SmppProvider : IChannelProvider
         _sender = sender;
         _reports = reports;
         _logger = logs?.CreateLogger<SmppProvider>() ?? NullLogger<SmppProvider>.Instance;
+        _inbound = new SmppInboundAssembler(time, InboundPartsWait);
         _client = new SmppClient(options, time, OnDeliverAsync, logs?.CreateLogger<SmppClient>());
     }
 
@@ -125,21 +134,31 @@ public sealed partial class SmppProvider : IChannelProvider
                 _ => new ProviderReport(ProviderReportKind.Failed, receipt.MessageId, detail),
             };
         }
-        var from = deliver.SourceTon == 1 && deliver.SourceAddress.Length > 0 && deliver.SourceAddress.All(char.IsAsciiDigit)
-            ? "+" + deliver.SourceAddress
-            : deliver.SourceAddress;
-        return new ProviderReport(ProviderReportKind.Inbound, null, $"deliver_sm to {deliver.DestinationAddress}", from, SmppText.Decode(deliver));
+        return Inbound(new SmppInboundMessage(deliver, SmppText.Decode(deliver), 1, 1));
+    }
+
+    /// <summary>The report of a (possibly joined) inbound message: From in +E.164 when the source TON is international.</summary>
+    public static ProviderReport Inbound(SmppInboundMessage message)
+    {
+        var first = message.First;
+        var from = first.SourceTon == 1 && first.SourceAddress.Length > 0 && first.SourceAddress.All(char.IsAsciiDigit)
+            ? "+" + first.SourceAddress
+            : first.SourceAddress;
+        var detail = $"deliver_sm to {first.DestinationAddress}" + (message.Complete ? "" : $" (incomplete: {message.Parts} of {message.Total} parts)");
+        return new ProviderReport(ProviderReportKind.Inbound, null, detail, from, message.Text);
     }
 
     private async ValueTask<uint> OnDeliverAsync(SmppShortMessage deliver, CancellationToken cancellationToken)
     {
-        var report = ToReport(deliver);
-        if (report is null)
+        if (deliver.IsDeliveryReceipt)
         {
-            if (deliver.IsDeliveryReceipt && SmppReceipt.Parse(deliver) is null) SmppProviderLog.ReceiptWithoutId(_logger, Id);
+            if (ToReport(deliver) is { } receipt) await _reports.ReportAsync(receipt, cancellationToken);
+            else if (SmppReceipt.Parse(deliver) is null) SmppProviderLog.ReceiptWithoutId(_logger, Id);
             return SmppStatus.Ok;
         }
-        await _reports.ReportAsync(report, cancellationToken);
+        foreach (var incomplete in _inbound.TakeExpired()) await _reports.ReportAsync(Inbound(incomplete), cancellationToken);
+        // A part of a longer message is held (and acknowledged) until the whole message is there.
+        if (_inbound.Add(deliver) is { } whole) await _reports.ReportAsync(Inbound(whole), cancellationToken);
         return SmppStatus.Ok;
     }
 

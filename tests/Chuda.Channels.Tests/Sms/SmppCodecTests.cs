@@ -174,6 +174,40 @@ public sealed class SmppCodecTests
     }
 
     [Fact]
+    public void Inbound_parts_are_joined_in_order_before_decoding_and_incomplete_ones_given_up_after_the_wait()
+    {
+        var time = new Chuda.Testing.FakeTimeProvider();
+        var assembler = new SmppInboundAssembler(time, TimeSpan.FromMinutes(2));
+        var octets = Encoding.BigEndianUnicode.GetBytes("退订😀谢谢");
+        // Split inside the surrogate pair of the emoji, 16-bit reference (IEI 0x08), part 2 first.
+        SmppShortMessage Part(int seq, byte[] data, int reference = 0x1234, int total = 2) => new()
+        {
+            SourceTon = 1,
+            SourceAddress = "8613700000077",
+            DestinationAddress = "106900",
+            EsmClass = 0x40,
+            DataCoding = 8,
+            ShortMessage = new byte[] { 6, 0x08, 4, (byte)(reference >> 8), (byte)reference, (byte)total, (byte)seq }.Concat(data).ToArray(),
+        };
+        Assert.Null(assembler.Add(Part(2, octets[6..])));
+        Assert.Null(assembler.Add(Part(1, octets[..6], reference: 0x1235)));
+        var whole = assembler.Add(Part(1, octets[..6]));
+        Assert.NotNull(whole);
+        Assert.Equal(("退订😀谢谢", true), (whole.Text, whole.Complete));
+        Assert.Equal(new ProviderReport(ProviderReportKind.Inbound, null, "deliver_sm to 106900", "+8613700000077", "退订😀谢谢"), SmppProvider.Inbound(whole));
+
+        Assert.Empty(assembler.TakeExpired());
+        time.Advance(TimeSpan.FromMinutes(3));
+        var incomplete = Assert.Single(assembler.TakeExpired());
+        Assert.Equal((1, 2, false), (incomplete.Parts, incomplete.Total, incomplete.Complete));
+        Assert.Contains("incomplete: 1 of 2 parts", SmppProvider.Inbound(incomplete).Detail, StringComparison.Ordinal);
+        Assert.Empty(assembler.TakeExpired());
+
+        var single = assembler.Add(new SmppShortMessage { SourceAddress = "1", ShortMessage = "TD"u8.ToArray() });
+        Assert.Equal("TD", single!.Text);
+    }
+
+    [Fact]
     public void Submit_results_map_to_provider_outcomes()
     {
         var throttled = SmppProvider.Map(new SmppSubmitResult(SmppSubmitStatus.Throttled, "t", CommandStatus: 0x58, RetryAfter: TimeSpan.FromSeconds(2)));

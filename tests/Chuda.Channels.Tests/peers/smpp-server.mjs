@@ -17,6 +17,8 @@
 //   8613900000099  the link is destroyed (no answer)       8613900000098  never answered
 //   8613900000033  accepted, then a receipt with stat:UNDELIV (message_state 5)
 //   8613900000077  accepted, then an inbound deliver_sm from moFrom carrying the submitted text
+//   8613900000078  accepted, then the submitted text comes back as a two-part UCS-2 inbound message (split at the middle
+//                  octet pair, even inside a surrogate pair; part 2 sent first)
 //   8613900000066  accepted, then the SMSC unbinds the session (and closes it on unbind_resp)
 import { createRequire } from 'node:module';
 
@@ -130,6 +132,7 @@ const server = smpp.createServer((session) => {
       if (concat) assemble(submit);
       if (pdu.registered_delivery & 1) sendReceipt(pdu, messageId, text, dest === '8613900000033');
       if (dest === '8613900000077') sendInbound(pdu, text);
+      if (dest === '8613900000078') sendInboundInTwoParts(pdu, text);
       if (dest === '8613900000066') {
         session.unbind({}, () => {
           emit({ event: 'unbind_resp', session: sessionId });
@@ -161,6 +164,19 @@ const server = smpp.createServer((session) => {
       esm_class: 0, data_coding: gsm ? 0 : 8,
       short_message: gsm ? smpp.encodings.ASCII.encode(text) : Buffer.from(text, 'utf16le').swap16(),
     }, (resp) => emit({ event: 'deliver_sm_resp', session: sessionId, kind: 'inbound', text, status: resp.command_status }));
+  }
+
+  function sendInboundInTwoParts(pdu, text) {
+    const octets = Buffer.from(text, 'utf16le').swap16();
+    const middle = Math.floor(octets.length / 4) * 2;
+    const parts = [octets.subarray(0, middle), octets.subarray(middle)];
+    for (const seq of [2, 1]) {
+      session.deliver_sm({
+        source_addr_ton: 1, source_addr_npi: 1, source_addr: moFrom,
+        dest_addr_ton: pdu.source_addr_ton, dest_addr_npi: pdu.source_addr_npi, destination_addr: pdu.source_addr,
+        esm_class: 0x40, data_coding: 8, short_message: Buffer.concat([Buffer.from([5, 0, 3, 0x42, 2, seq]), parts[seq - 1]]),
+      }, (resp) => emit({ event: 'deliver_sm_resp', session: sessionId, kind: 'inbound-part', seq, status: resp.command_status }));
+    }
   }
 });
 

@@ -142,21 +142,46 @@ public static class SmppText
     /// <summary>The text of a received message: the UDH (esm_class 0x40) skipped, <c>message_payload</c> used when
     /// short_message is empty, decoded per <c>data_coding</c> (0 GSM 03.38, 1 IA5/ASCII, 3 Latin-1, 8 UCS-2; other
     /// codings are read as Latin-1).</summary>
-    public static string Decode(SmppShortMessage message)
+    public static string Decode(SmppShortMessage message) => DecodeOctets(message.DataCoding, UserData(message).Span);
+
+    /// <summary>The message's octets after the user data header (message_payload when short_message is empty).</summary>
+    public static ReadOnlyMemory<byte> UserData(SmppShortMessage message)
     {
-        var octets = message.ShortMessage.Span;
-        if (octets.IsEmpty && message.Tlv(SmppTag.MessagePayload) is { } payload) octets = payload.Value.Span;
+        var octets = message.ShortMessage;
+        if (octets.IsEmpty && message.Tlv(SmppTag.MessagePayload) is { } payload) octets = payload.Value;
         if ((message.EsmClass & SmppShortMessage.EsmUdhIndicator) != 0 && !octets.IsEmpty)
         {
-            var udhLength = octets[0] + 1;
-            octets = udhLength <= octets.Length ? octets[udhLength..] : [];
+            var udhLength = octets.Span[0] + 1;
+            octets = udhLength <= octets.Length ? octets[udhLength..] : ReadOnlyMemory<byte>.Empty;
         }
-        return message.DataCoding switch
+        return octets;
+    }
+
+    /// <summary>Octets as text per <c>data_coding</c>.</summary>
+    public static string DecodeOctets(byte dataCoding, ReadOnlySpan<byte> octets) => dataCoding switch
+    {
+        CodingDefault => GsmAlphabet.Decode(octets),
+        CodingIa5 => Encoding.ASCII.GetString(octets),
+        CodingUcs2 => Encoding.BigEndianUnicode.GetString(octets[..(octets.Length & ~1)]),
+        _ => Encoding.Latin1.GetString(octets),
+    };
+
+    /// <summary>The concatenation information element (IEI 0x00, 8-bit reference, or 0x08, 16-bit) of a message with a UDH.</summary>
+    public static (int Reference, int Total, int Sequence)? Concatenation(SmppShortMessage message)
+    {
+        if ((message.EsmClass & SmppShortMessage.EsmUdhIndicator) == 0) return null;
+        var octets = message.ShortMessage.IsEmpty && message.Tlv(SmppTag.MessagePayload) is { } payload ? payload.Value.Span : message.ShortMessage.Span;
+        if (octets.IsEmpty || octets[0] + 1 > octets.Length) return null;
+        var udh = octets[1..(octets[0] + 1)];
+        while (udh.Length >= 2)
         {
-            CodingDefault => GsmAlphabet.Decode(octets),
-            CodingIa5 => Encoding.ASCII.GetString(octets),
-            CodingUcs2 => Encoding.BigEndianUnicode.GetString(octets[..(octets.Length & ~1)]),
-            _ => Encoding.Latin1.GetString(octets),
-        };
+            int iei = udh[0], length = udh[1];
+            if (length + 2 > udh.Length) return null;
+            var data = udh.Slice(2, length);
+            if (iei == 0x00 && length == 3 && data[1] > 0) return (data[0], data[1], data[2]);
+            if (iei == 0x08 && length == 4 && data[2] > 0) return ((data[0] << 8) | data[1], data[2], data[3]);
+            udh = udh[(length + 2)..];
+        }
+        return null;
     }
 }
