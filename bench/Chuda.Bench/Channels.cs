@@ -106,8 +106,26 @@ public static class Channels
             _ = Vapid.AuthorizationHeader(Vapid.CreateToken(vapid, "https://push.example.net", expires, "mailto:ops@shop.example"), keys.PublicKey);
         }
         var both = count / Stopwatch.GetElapsedTime(ts).TotalSeconds;
-        Report.Line($"  webpush: encryption + a fresh VAPID signature {Report.F(both)} messages/s on one core; encryption alone {Report.F(encryptOnly)}/s");
-        Report.Result("channels", "-", "webpush_encrypt_and_sign_per_s_one_core", both, "messages/s", encryptOnly, "≥ 5000", both >= 5000);
+
+        // The platform's floor for any RFC 8291 sender: one fresh P-256 key pair and one ECDH agreement per message (the
+        // subscriber's key imported once, outside the loop), nothing else. .NET on Linux does these through OpenSSL, which
+        // validates every key it generates and every peer key it derives with.
+        ua.ExportParameters(false);
+        using var peer = ECDiffieHellman.Create();
+        peer.ImportParameters(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, Q = p.Q });
+        var peerKey = peer.PublicKey;
+        ts = Stopwatch.GetTimestamp();
+        for (var i = 0; i < count; i++)
+        {
+            using var ephemeral = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+            _ = ephemeral.ExportParameters(false);
+            _ = ephemeral.DeriveRawSecretAgreement(peerKey);
+        }
+        var ecdh = count / Stopwatch.GetElapsedTime(ts).TotalSeconds;
+        Report.Line($"  webpush: encryption + a fresh VAPID signature {Report.F(both)} messages/s on one core; encryption alone {Report.F(encryptOnly)}/s; " +
+                    $"the platform's bare P-256 key generation + agreement {Report.F(ecdh)}/s (ratio {both / ecdh:0.00})");
+        Report.Result("channels", "-", "webpush_encrypt_and_sign_per_s_one_core", both, "messages/s", ecdh, "≥ 5000", both >= 5000);
+        Report.Result("channels", "-", "webpush_encrypt_only_per_s_one_core", encryptOnly, "messages/s");
     }
 
     // ---- (c) failover ------------------------------------------------------------------------------
@@ -121,15 +139,15 @@ public static class Channels
             var (first, each) = await FailoverTrialAsync();
             firsts.Add(first);
             latencies.AddRange(each);
-            Report.Line($"  failover trial {t + 1}: first message through the secondary {first:0.0} ms after the kill; {each.Count} messages started after it, p95 {Report.Percentile([.. each.Order()], 0.95):0.0} ms");
+            Report.Line($"  failover trial {t + 1}: first message through the secondary {first:0.0} ms after the kill; {each.Count} messages started after it, p95 {Report.Percentile([.. each.Order()], 95):0.0} ms");
         }
         latencies.Sort();
         firsts.Sort();
-        var p95 = Report.Percentile(firsts, 0.95);
+        var p95 = Report.Percentile(firsts, 95);
         Report.Line($"  failover: over {trials} kills, time from the primary going down to the first message accepted by the secondary: median {Report.Median(firsts):0.0} ms, p95 {p95:0.0} ms, max {firsts[^1]:0.0} ms");
-        Report.Line($"  failover: the {latencies.Count} messages accepted after a kill waited (from the kill or their start, whichever is later) p50 {Report.Percentile(latencies, 0.5):0.0} ms, p95 {Report.Percentile(latencies, 0.95):0.0} ms, max {latencies[^1]:0.0} ms");
+        Report.Line($"  failover: the {latencies.Count} messages accepted after a kill waited (from the kill or their start, whichever is later) p50 {Report.Percentile(latencies, 50):0.0} ms, p95 {Report.Percentile(latencies, 95):0.0} ms, max {latencies[^1]:0.0} ms");
         Report.Result("channels", "-", "failover_first_message_p95_ms", p95, "ms", null, "≤ 2000", p95 <= 2000);
-        Report.Result("channels", "-", "failover_message_wait_p95_ms", Report.Percentile(latencies, 0.95), "ms");
+        Report.Result("channels", "-", "failover_message_wait_p95_ms", Report.Percentile(latencies, 95), "ms");
         Report.Result("channels", "-", "failover_message_wait_max_ms", latencies[^1], "ms");
     }
 
