@@ -20,7 +20,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # ---- 2. npm packages for real protocol peers (lock file, offline-safe after first install) --------
-# tests/peers: @segment/analytics-node; tests/Chuda.Channels.Tests/peers: standardwebhooks (signature reference), maildev and
+# tests/peers: @segment/analytics-node; tests/Chuda.Channels.Tests/peers: standardwebhooks (signature reference), smpp (the SMSC
+# script), web-push-testing (a Web Push service that decrypts what we send), maildev and
 # smtp-server (SMTP peers; the delivery kill -9 test uses them too).
 for peers in tests/peers tests/Chuda.Channels.Tests/peers; do
   if [ -f "$peers/package-lock.json" ]; then
