@@ -115,7 +115,7 @@ public sealed class WebPushProvider : IChannelProvider
         {
             response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         }
-        catch (Exception ex) when (Refusal(ex) is { } why)
+        catch (Exception ex) when (EndpointRefusedException.Find(ex) is { } why)
         {
             return new ProviderResult(ProviderOutcome.PermanentFailure, "push endpoint refused: " + why, HardBounce: true);
         }
@@ -156,14 +156,6 @@ public sealed class WebPushProvider : IChannelProvider
         };
     }
 
-    private static string? Refusal(Exception ex)
-    {
-        for (var e = ex; e is not null; e = e.InnerException)
-        {
-            if (e is EndpointRefusedException refused) return refused.Message;
-        }
-        return null;
-    }
 
     /// <summary>The clear-text payload: <c>{"title", "body", "data", "url", "image", "messageId"}</c>, absent fields left out.</summary>
     public static byte[] Payload(ProviderMessage message, PushContent content)

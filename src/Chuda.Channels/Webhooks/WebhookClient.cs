@@ -46,7 +46,7 @@ public sealed class WebhookClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
             MaxResponseHeadersLength = 64,
-            ConnectCallback = ConnectAsync,
+            ConnectCallback = new GuardedConnector(Guard).ConnectAsync,
         };
         _http = new HttpClient(handler, disposeHandler: true) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
     }
@@ -85,7 +85,7 @@ public sealed class WebhookClient : IDisposable
             // Our timeout, or the handler's connect timeout (the same length): either way the endpoint was too slow.
             return Failed(request, host, WebhookFailure.Timeout, null, true, $"no answer within {_options.Timeout.TotalMilliseconds:0} ms", started);
         }
-        catch (HttpRequestException ex) when (FindRefusal(ex) is { } refusal)
+        catch (HttpRequestException ex) when (EndpointRefusedException.Find(ex) is { } refusal)
         {
             return Refused(request, host, refusal.Message, started);
         }
@@ -140,42 +140,6 @@ public sealed class WebhookClient : IDisposable
         }
     }
 
-    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
-    {
-        var host = context.DnsEndPoint.Host;
-        var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal)
-            ? [literal]
-            : await Dns.GetHostAddressesAsync(host, cancellationToken);
-        if (addresses.Length == 0) throw new SocketException((int)SocketError.HostNotFound);
-        // Every address is vetted before any is tried: a name that resolves to one public and one internal address
-        // is refused outright rather than raced.
-        foreach (var address in addresses)
-        {
-            var verdict = Guard.CheckAddress(host, address);
-            if (!verdict.Allowed) throw new SsrfRefusedException($"{host}: {verdict.Reason}");
-        }
-        SocketException? last = null;
-        foreach (var address in addresses)
-        {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch (SocketException ex)
-            {
-                socket.Dispose();
-                last = ex;
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        }
-        throw last!;
-    }
 
     private async Task<byte[]> ReadCappedAsync(HttpContent content, CancellationToken cancellationToken)
     {
@@ -240,14 +204,6 @@ public sealed class WebhookClient : IDisposable
         return new WebhookResult(false, status, retryable, retryAfter, error, _time.GetElapsedTime(started), failure, body);
     }
 
-    private static SsrfRefusedException? FindRefusal(Exception ex)
-    {
-        for (Exception? e = ex; e is not null; e = e.InnerException)
-        {
-            if (e is SsrfRefusedException refusal) return refusal;
-        }
-        return null;
-    }
 
     private static string Describe(Exception ex)
     {
@@ -259,5 +215,4 @@ public sealed class WebhookClient : IDisposable
         return message;
     }
 
-    private sealed class SsrfRefusedException(string message) : Exception(message);
 }

@@ -454,7 +454,8 @@ public static class DeliveryApi
         {
             var p = await delivery.SaveProviderAsync(caller.Workspace.Id, id, channel, kind, priority ?? 0, enabled ?? true, config, caller.KeyId, context.RequestAborted,
                 rate, maxConcurrency);
-            return TypedResults.Ok(View(p, delivery, catalog, null));
+            var health = (await catalog.HealthAsync(caller.Workspace.Id, context.RequestAborted)).FirstOrDefault(h => h.Id == p.Id);
+            return TypedResults.Ok(View(p, delivery, catalog, health));
         }
         catch (DeliveryValidationException ex)
         {

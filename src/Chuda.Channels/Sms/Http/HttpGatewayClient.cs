@@ -102,7 +102,7 @@ public sealed class HttpGatewayClient : IDisposable
             ConnectTimeout = options.Timeout,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
-            ConnectCallback = ConnectAsync,
+            ConnectCallback = new GuardedConnector(_guard).ConnectAsync,
         };
         _http = new HttpClient(handler, disposeHandler: true) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
     }
@@ -156,7 +156,7 @@ public sealed class HttpGatewayClient : IDisposable
             // The request itself cannot be sent as configured (a header the client refuses): nothing went out.
             return new HttpGatewayResponse(HttpGatewayFailure.Refused, 0, "", null, ex.Message);
         }
-        catch (HttpRequestException ex) when (FindRefusal(ex) is { } refusal)
+        catch (HttpRequestException ex) when (EndpointRefusedException.Find(ex) is { } refusal)
         {
             return new HttpGatewayResponse(HttpGatewayFailure.Refused, 0, "", null, refusal.Message);
         }
@@ -180,38 +180,6 @@ public sealed class HttpGatewayClient : IDisposable
         return null;
     }
 
-    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
-    {
-        var host = context.DnsEndPoint.Host;
-        var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
-        if (addresses.Length == 0) throw new SocketException((int)SocketError.HostNotFound);
-        foreach (var address in addresses)
-        {
-            var verdict = _guard.CheckAddress(host, address);
-            if (!verdict.Allowed) throw new RefusedAddressException($"{host}: {verdict.Reason}");
-        }
-        SocketException? last = null;
-        foreach (var address in addresses)
-        {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch (SocketException ex)
-            {
-                socket.Dispose();
-                last = ex;
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        }
-        throw last!;
-    }
 
     private async Task<byte[]> ReadCappedAsync(HttpContent content, CancellationToken cancellationToken)
     {
@@ -227,14 +195,6 @@ public sealed class HttpGatewayClient : IDisposable
         return buffer[..total];
     }
 
-    private static RefusedAddressException? FindRefusal(Exception ex)
-    {
-        for (Exception? e = ex; e is not null; e = e.InnerException)
-        {
-            if (e is RefusedAddressException refusal) return refusal;
-        }
-        return null;
-    }
 
     private static string Describe(Exception ex)
     {
@@ -246,5 +206,4 @@ public sealed class HttpGatewayClient : IDisposable
         return message;
     }
 
-    private sealed class RefusedAddressException(string message) : Exception(message);
 }

@@ -1,21 +1,33 @@
 using System.Net;
 using System.Net.Sockets;
-using Chuda.Channels.Webhooks;
 
-namespace Chuda.Channels.Push;
+namespace Chuda.Channels.Webhooks;
 
-/// <summary>Raised when the SSRF rules refuse every way to reach an endpoint.</summary>
-public sealed class EndpointRefusedException(string message) : Exception(message);
+/// <summary>Raised (inside the HTTP client's exception) when the SSRF rules refuse every way to reach an endpoint.</summary>
+public sealed class EndpointRefusedException(string message) : Exception(message)
+{
+    /// <summary>The refusal in <paramref name="ex"/> or its inner exceptions, if any.</summary>
+    public static EndpointRefusedException? Find(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is EndpointRefusedException refusal) return refusal;
+        }
+        return null;
+    }
+}
 
 /// <summary>
 /// A <see cref="SocketsHttpHandler.ConnectCallback"/> that applies <see cref="SsrfGuard"/>'s address rules at connect time, for
-/// endpoints that come from outside (Web Push subscriptions are written by browsers): every address a host resolves to is
-/// vetted before any is tried.
+/// every HTTP client whose URLs come from outside (webhook URLs, HTTP SMS and voice gateways, Web Push subscriptions written by
+/// browsers): every address a host resolves to is vetted before any is tried, so a name that resolves to one public and
+/// one internal address is refused outright rather than raced.
 /// </summary>
-internal sealed class GuardedConnector(SsrfGuard guard)
+public sealed class GuardedConnector(SsrfGuard guard)
 {
     public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(context);
         var host = context.DnsEndPoint.Host;
         var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
         if (addresses.Length == 0) throw new SocketException((int)SocketError.HostNotFound);
