@@ -16,6 +16,9 @@ public static class Cli
               (env CHUDA_STORE). Env CHUDA_WRITE_KEY / CHUDA_ADMIN_KEY fix the keys of workspace 'default'.
               --public-url URL (env CHUDA_PUBLIC_URL): the address people reach this server at, used in
               tracking, unsubscribe and preference links (default: the first --urls address).
+              --allow-networks CIDR[,CIDR…] (env CHUDA_ALLOW_NETWORKS): private networks that journey webhooks and
+              HTTP channel vendors (SMS and voice gateways, Web Push) may reach, e.g. an on-premises SMS gateway at
+              10.20.0.0/16. By default only public addresses are reachable.
           chuda import FILE [--workspace NAME] [--data DIR] [--store CONNECTION] [--report FILE]
               Load Segment-format JSONL events (*.jsonl, *.ndjson) or a CSV of profiles (header row =
               trait names; a userId column is required) through the same validation as the API.
@@ -96,7 +99,7 @@ internal sealed class UsageException(string message) : Exception(message);
 
 internal sealed record CommandLine(IReadOnlyDictionary<string, string> Named, IReadOnlyList<string> Positional)
 {
-    private static readonly HashSet<string> Known = ["urls", "data", "store", "partitions", "workspace", "report", "public-url"];
+    private static readonly HashSet<string> Known = ["urls", "data", "store", "partitions", "workspace", "report", "public-url", "allow-networks"];
 
     public string? Get(string name) => Named.GetValueOrDefault(name);
 
@@ -126,7 +129,27 @@ internal sealed record CommandLine(IReadOnlyDictionary<string, string> Named, IR
             AdminKey = NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_ADMIN_KEY")),
             Engine = new EngineOptions { Partitions = partitions },
             PublicUrl = PublicUrl(Get("public-url") ?? NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_PUBLIC_URL"))),
+            Journeys = new Chuda.Engine.Journeys.JourneyOptions
+            {
+                WebhookAllowedNetworks = Networks(Get("allow-networks") ?? NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_ALLOW_NETWORKS"))),
+            },
         };
+    }
+
+    private static string[] Networks(string? text)
+    {
+        if (text is null) return [];
+        var list = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        try
+        {
+            // The same rules the SSRF guard applies at start-up (CIDR or single addresses, no bits after the prefix, never 0/0).
+            _ = new Chuda.Channels.Webhooks.SsrfGuard(new Chuda.Channels.Webhooks.WebhookSecurityOptions { AllowedNetworks = list });
+        }
+        catch (ArgumentException ex)
+        {
+            throw new UsageException($"--allow-networks takes networks separated by commas, e.g. 10.20.0.0/16,fd00::/8: {ex.Message}");
+        }
+        return list;
     }
 
     private static Uri? PublicUrl(string? text)

@@ -1,0 +1,31 @@
+namespace Chuda.Server.Tests;
+
+/// <summary>The <c>chuda serve</c> command line.</summary>
+public sealed class CliTests
+{
+    [Fact]
+    public void Allow_networks_reach_the_webhook_and_vendor_SSRF_rules()
+    {
+        var (command, options) = Cli.Cli.Parse(["serve", "--allow-networks", "10.20.0.0/16, fd00::/8,192.168.1.7", "--public-url", "https://chuda.example.com"]);
+        Assert.Equal("serve", command);
+        var serve = options.ToServeOptions();
+        Assert.Equal(["10.20.0.0/16", "fd00::/8", "192.168.1.7"], serve.Journeys.WebhookAllowedNetworks);
+        Assert.Equal(new Uri("https://chuda.example.com/"), serve.PublicUrl);
+
+        Assert.Empty(Cli.Cli.Parse(["serve"]).Options.ToServeOptions().Journeys.WebhookAllowedNetworks);
+    }
+
+    [Theory]
+    [InlineData("10.20.0.0/33")]
+    [InlineData("intranet")]
+    [InlineData("10.0.0.1,nope")]
+    [InlineData("10.0.0.1/8")]
+    [InlineData("0.0.0.0/0")]
+    public void A_bad_network_is_a_usage_error_naming_it(string value)
+    {
+        var (_, options) = Cli.Cli.Parse(["serve", "--allow-networks", value]);
+        var error = Assert.ThrowsAny<Exception>(() => options.ToServeOptions());
+        Assert.Equal("UsageException", error.GetType().Name);
+        Assert.Contains("--allow-networks", error.Message, StringComparison.Ordinal);
+    }
+}
