@@ -39,6 +39,7 @@ public sealed class DeliveryCatalog : IAsyncDisposable
     private readonly ConcurrentDictionary<long, WorkspaceDelivery> _workspaces = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly List<IChannelProvider> _retired = [];
+    private readonly CancellationTokenSource _disposing = new();
     private readonly Dictionary<(long Workspace, string Id), ProviderRuntime> _instances = [];
     private readonly ConcurrentDictionary<(long Workspace, string Id), ProviderCounters> _counters = new();
     private readonly ProviderReportQueue _reports;
@@ -148,7 +149,7 @@ public sealed class DeliveryCatalog : IAsyncDisposable
                 var provider = factory.Create(record.Id, record.Channel, config.RootElement.Clone(), _reports.For(workspaceId, record.Id, record.Channel));
                 if (known is not null)
                 {
-                    lock (_retired) _retired.Add(known.Provider); // in-flight sends may still use it: disposed with the catalog
+                    Retire(known.Provider);
                 }
                 var runtime = new ProviderRuntime(record, provider, _counters.GetOrAdd((workspaceId, record.Id), _ => new ProviderCounters()), _time, _options);
                 _instances[(workspaceId, record.Id)] = runtime;
@@ -170,8 +171,32 @@ public sealed class DeliveryCatalog : IAsyncDisposable
         };
     }
 
+    /// <summary>A replaced provider may still be in a send: it is disposed once the longest send could have ended (closing its
+    /// connections — an SMPP session is unbound, an SMTP pool closed), or with the catalog, whichever comes first.</summary>
+    private void Retire(IChannelProvider provider)
+    {
+        lock (_retired) _retired.Add(provider);
+        _ = DisposeLaterAsync(provider);
+    }
+
+    private async Task DisposeLaterAsync(IChannelProvider provider)
+    {
+        try
+        {
+            await Task.Delay(_options.ProviderTimeout + TimeSpan.FromSeconds(5), _time, _disposing.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // the catalog is being disposed: it disposes the provider itself
+        }
+        bool mine;
+        lock (_retired) mine = _retired.Remove(provider);
+        if (mine) await provider.DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
+        await _disposing.CancelAsync();
         var all = _instances.Values.Select(i => i.Provider).ToList();
         lock (_retired)
         {
@@ -181,5 +206,6 @@ public sealed class DeliveryCatalog : IAsyncDisposable
         _workspaces.Clear();
         foreach (var p in all.Distinct()) await p.DisposeAsync();
         _gate.Dispose();
+        _disposing.Dispose();
     }
 }

@@ -109,6 +109,29 @@ public sealed class ProviderFailoverTests
     }
 
     [Fact]
+    public async Task A_replaced_provider_is_disposed_once_its_last_send_could_have_ended()
+    {
+        using var dir = new TempDirectory();
+        await using var h = await StartAsync(dir);
+        await ProviderAsync(h, "smpp-a", "sms", 0);
+        await h.DeliveryCatalog.GetAsync(h.Workspace.Id, Ct);
+        Assert.Equal((1, 0), (h.Recorder.Created, h.Recorder.Disposed));
+
+        await ProviderAsync(h, "smpp-a", "sms", 0, """{"accepts": "+86"}""");
+        await h.DeliveryCatalog.GetAsync(h.Workspace.Id, Ct);
+        Assert.Equal((2, 0), (h.Recorder.Created, h.Recorder.Disposed)); // the old one may still be in a send
+        h.Time.Advance(h.DeliveryOptions.ProviderTimeout + TimeSpan.FromSeconds(6));
+        using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            while (Volatile.Read(ref h.Recorder.Disposed) == 0) await Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System, deadline.Token);
+        }
+        Assert.Equal(1, h.Recorder.Disposed);
+        h.Time.Advance(TimeSpan.FromMinutes(5));
+        await h.DeliveryCatalog.GetAsync(h.Workspace.Id, Ct);
+        Assert.Equal((2, 1), (h.Recorder.Created, h.Recorder.Disposed)); // the current one is kept
+    }
+
+    [Fact]
     public async Task A_per_recipient_error_does_not_fail_over()
     {
         using var dir = new TempDirectory();

@@ -22,6 +22,11 @@ internal sealed class RecordingProviderFactory : IProviderFactory
     /// <summary>Providers (by id) that are down: they answer every send with a provider-level failure.</summary>
     public ConcurrentDictionary<string, string> Down { get; } = new();
 
+    /// <summary>How many provider instances have been created and disposed.</summary>
+    public int Created;
+
+    public int Disposed;
+
     /// <summary>The report sink each provider (by id) was created with.</summary>
     public ConcurrentDictionary<string, IProviderReportSink> Sinks { get; } = new();
 
@@ -33,6 +38,7 @@ internal sealed class RecordingProviderFactory : IProviderFactory
     public IChannelProvider Create(string id, string channel, JsonElement config, IProviderReportSink reports)
     {
         Sinks[id] = reports;
+        Interlocked.Increment(ref Created);
         var accepts = config.ValueKind == JsonValueKind.Object && config.TryGetProperty("accepts", out var a) ? a.GetString() : null;
         return new Provider(this, id, channel, accepts);
     }
@@ -61,6 +67,10 @@ internal sealed class RecordingProviderFactory : IProviderFactory
             return Task.FromResult(new ProviderResult(ProviderOutcome.Accepted, "accepted", "p-" + message.MessageId));
         }
 
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        public ValueTask DisposeAsync()
+        {
+            Interlocked.Increment(ref factory.Disposed);
+            return ValueTask.CompletedTask;
+        }
     }
 }
