@@ -78,6 +78,11 @@ public sealed record ProviderReport(ProviderReportKind Kind, string? ProviderMes
 public interface IProviderReportSink
 {
     ValueTask ReportAsync(ProviderReport report, CancellationToken cancellationToken);
+
+    /// <summary>Where this provider's vendor callbacks are received (<c>…/callbacks/{workspace}/{providerId}</c>), when the host
+    /// serves them: providers whose vendor takes a per-request callback URL (Twilio's <c>StatusCallback</c>) send this one unless
+    /// their configuration names another. Read at send time: the public address may be known only once the server started.</summary>
+    Uri? CallbackUrl => null;
 }
 
 /// <summary>A sink that drops every report (tools and tests that do not care about receipts).</summary>

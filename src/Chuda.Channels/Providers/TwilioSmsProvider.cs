@@ -21,7 +21,8 @@ namespace Chuda.Channels.Providers;
 /// <c>MessageStatus</c>) → Inbound. The answer is empty TwiML.</item>
 /// </list>
 /// </summary>
-public sealed class TwilioSmsProvider(string id, TwilioSmsConfig config, HttpGatewayClient client) : IChannelProvider, IProviderCallbacks
+public sealed class TwilioSmsProvider(string id, TwilioSmsConfig config, HttpGatewayClient client, IProviderReportSink? reports = null)
+    : IChannelProvider, IProviderCallbacks
 {
     public const string KindName = "twilio_sms";
 
@@ -44,7 +45,7 @@ public sealed class TwilioSmsProvider(string id, TwilioSmsConfig config, HttpGat
         var fields = new List<KeyValuePair<string, string>> { new("To", message.Recipient) };
         fields.Add(config.MessagingServiceSid is { } service ? new("MessagingServiceSid", service) : new("From", config.From!));
         fields.Add(new("Body", content.Text));
-        if (config.StatusCallbackUrl is { } callback) fields.Add(new("StatusCallback", callback));
+        if ((config.StatusCallbackUrl ?? reports?.CallbackUrl?.ToString()) is { } callback) fields.Add(new("StatusCallback", callback));
         var response = await client.SendAsync(new HttpGatewayRequest(HttpMethod.Post, _messagesUrl)
         {
             Headers = [new("Authorization", _authorization), new("Accept", "application/json")],
@@ -169,6 +170,6 @@ public sealed class TwilioSmsProviderFactory(TimeProvider time, HttpGatewayOptio
         var errors = new List<(string Path, string Message)>();
         var parsed = TwilioSmsConfig.Parse(config, errors)
             ?? throw new ArgumentException("Invalid twilio_sms configuration: " + string.Join("; ", errors.Select(e => $"{e.Path}: {e.Message}")), nameof(config));
-        return new TwilioSmsProvider(id, parsed, new HttpGatewayClient(options ?? new HttpGatewayOptions(), time));
+        return new TwilioSmsProvider(id, parsed, new HttpGatewayClient(options ?? new HttpGatewayOptions(), time), reports);
     }
 }

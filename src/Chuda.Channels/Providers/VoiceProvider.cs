@@ -18,7 +18,8 @@ namespace Chuda.Channels.Providers;
 /// 21211, 21217, 13223, 13224 (invalid number) → permanent, hard bounce; 21215 / 21216 (number not allowed or blocked) → permanent;
 /// 20003 / 20005 → provider down; 20429 / 429 → transient with Retry-After; 5xx, timeouts, refused connections → transient, provider down.
 /// </summary>
-public sealed class HttpVoiceProvider(string id, HttpVoiceConfig config, HttpGatewayClient client) : IChannelProvider, IProviderCallbacks
+public sealed class HttpVoiceProvider(string id, HttpVoiceConfig config, HttpGatewayClient client, IProviderReportSink? reports = null)
+    : IChannelProvider, IProviderCallbacks
 {
     public const string KindName = "http_voice";
 
@@ -50,7 +51,7 @@ public sealed class HttpVoiceProvider(string id, HttpVoiceConfig config, HttpGat
             new("Twiml", twiml),
             new("Timeout", ((int)config.RingTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture)),
         };
-        if (config.StatusCallbackUrl is { } callback)
+        if ((config.StatusCallbackUrl ?? reports?.CallbackUrl?.ToString()) is { } callback)
         {
             fields.Add(new("StatusCallback", callback));
             fields.Add(new("StatusCallbackMethod", "POST"));
@@ -157,6 +158,6 @@ public sealed class HttpVoiceProviderFactory(TimeProvider time, HttpGatewayOptio
         var errors = new List<(string Path, string Message)>();
         var parsed = HttpVoiceConfig.Parse(config, errors)
             ?? throw new ArgumentException("Invalid http_voice configuration: " + string.Join("; ", errors.Select(e => $"{e.Path}: {e.Message}")), nameof(config));
-        return new HttpVoiceProvider(id, parsed, new HttpGatewayClient(options ?? new HttpGatewayOptions(), time));
+        return new HttpVoiceProvider(id, parsed, new HttpGatewayClient(options ?? new HttpGatewayOptions(), time), reports);
     }
 }

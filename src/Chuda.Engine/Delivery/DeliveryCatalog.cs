@@ -88,6 +88,10 @@ public sealed class DeliveryCatalog : IAsyncDisposable
 
     private static readonly InAppProvider BuiltInInbox = new("inbox");
 
+    /// <summary>Where the vendor of provider <paramref name="id"/> sends its callbacks (served by the host's callbacks endpoint).</summary>
+    public Uri CallbackUrl(long workspaceId, string id) =>
+        new(_options.PublicBaseUrl, $"callbacks/{workspaceId.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{Uri.EscapeDataString(id)}");
+
     /// <summary>The configured, enabled provider <paramref name="id"/> of the workspace, or null.</summary>
     public async ValueTask<ProviderRuntime?> FindProviderAsync(long workspaceId, string id, CancellationToken ct)
     {
@@ -146,7 +150,7 @@ public sealed class DeliveryCatalog : IAsyncDisposable
                     continue;
                 }
                 using var config = JsonDocument.Parse(record.ConfigJson);
-                var provider = factory.Create(record.Id, record.Channel, config.RootElement.Clone(), _reports.For(workspaceId, record.Id, record.Channel));
+                var provider = factory.Create(record.Id, record.Channel, config.RootElement.Clone(), _reports.For(workspaceId, record.Id, record.Channel, () => CallbackUrl(workspaceId, record.Id)));
                 if (known is not null)
                 {
                     Retire(known.Provider);

@@ -25,11 +25,15 @@ public sealed class ProviderReportQueue(TimeProvider time)
     public void Enqueue(long workspaceId, string providerId, string channel, ProviderReport report) =>
         _channel.Writer.TryWrite(new ProviderReportItem(workspaceId, providerId, channel, report, time.GetUtcNow()));
 
-    /// <summary>A sink bound to one configured provider.</summary>
-    public IProviderReportSink For(long workspaceId, string providerId, string channel) => new Sink(this, workspaceId, providerId, channel);
+    /// <summary>A sink bound to one configured provider; <paramref name="callbackUrl"/> says where its vendor callbacks are
+    /// received (read at send time).</summary>
+    public IProviderReportSink For(long workspaceId, string providerId, string channel, Func<Uri>? callbackUrl = null) =>
+        new Sink(this, workspaceId, providerId, channel, callbackUrl);
 
-    private sealed class Sink(ProviderReportQueue queue, long workspaceId, string providerId, string channel) : IProviderReportSink
+    private sealed class Sink(ProviderReportQueue queue, long workspaceId, string providerId, string channel, Func<Uri>? callbackUrl) : IProviderReportSink
     {
+        public Uri? CallbackUrl => callbackUrl?.Invoke();
+
         public ValueTask ReportAsync(ProviderReport report, CancellationToken cancellationToken)
         {
             queue.Enqueue(workspaceId, providerId, channel, report);

@@ -428,7 +428,7 @@ public static class DeliveryApi
 
     private static ProviderView View(ProviderRecord p, DeliveryService delivery, DeliveryCatalog catalog, ProviderHealth? health) =>
         new(p.Id, p.Channel, p.Kind, p.Priority, p.Enabled, p.RatePerSecond, p.MaxConcurrency, Parse(delivery.RedactedConfig(p)), p.UpdatedAt,
-            new Uri(catalog.Options.PublicBaseUrl, $"callbacks/{p.WorkspaceId.ToString(CultureInfo.InvariantCulture)}/{p.Id}").ToString(), health);
+            catalog.CallbackUrl(p.WorkspaceId, p.Id).ToString(), health);
 
     private static async Task<IResult> PutProviderAsync(string id, HttpContext context, WorkspaceDirectory directory, DeliveryService delivery, DeliveryCatalog catalog)
     {

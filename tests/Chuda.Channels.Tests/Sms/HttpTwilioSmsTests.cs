@@ -84,6 +84,33 @@ public sealed class HttpTwilioSmsTests : IAsyncLifetime
         Assert.Equal(4, form.Count);
     }
 
+    [Fact]
+    public async Task Without_a_configured_status_callback_the_host_s_callback_url_is_sent()
+    {
+        var factory = new TwilioSmsProviderFactory(TimeProvider.System, Loopback());
+        var config = Json(JsonSerializer.Serialize(new { endpoint = _vendor.Endpoint, accountSid = AccountSid, authToken = AuthToken, from = "+15005550006" }));
+        var hosted = new Uri("https://chuda.example.com/callbacks/7/twilio");
+        await using (var provider = factory.Create("twilio", "sms", config, new HostedSink(hosted)))
+        {
+            Assert.Equal(ProviderOutcome.Accepted, (await provider.SendAsync(SmsTo("+447700900123"), Deadline())).Outcome);
+        }
+        Assert.Equal(hosted.ToString(), Assert.Single(_vendor.Requests).Form["StatusCallback"]);
+
+        // No host URL and none configured: no StatusCallback at all (Twilio would otherwise post to nowhere).
+        await using (var bare = factory.Create("twilio", "sms", config, NullReportSink.Instance))
+        {
+            Assert.Equal(ProviderOutcome.Accepted, (await bare.SendAsync(SmsTo("+447700900124"), Deadline())).Outcome);
+        }
+        Assert.DoesNotContain("StatusCallback", _vendor.Requests[^1].Form.Keys);
+    }
+
+    private sealed class HostedSink(Uri url) : IProviderReportSink
+    {
+        public Uri? CallbackUrl => url;
+
+        public ValueTask ReportAsync(ProviderReport report, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
+
     [Theory]
     [InlineData("+15005550001", ProviderOutcome.PermanentFailure, true, false, null)]
     [InlineData("+15005550009", ProviderOutcome.PermanentFailure, true, false, null)]
