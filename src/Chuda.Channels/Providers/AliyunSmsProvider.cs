@@ -202,7 +202,7 @@ public sealed record AliyunSmsConfig(
             return null;
         }
         var endpoint = Str("endpoint") ?? DefaultEndpoint;
-        if (!TwilioSmsConfig.IsHttpUrl(endpoint)) errors.Add(("$.config.endpoint", "expected an absolute http(s) URL"));
+        if (!HttpGatewayClient.IsHttpUrl(endpoint)) errors.Add(("$.config.endpoint", "expected an absolute http(s) URL"));
         var method = Str("method") ?? "GET";
         if (method is not ("GET" or "POST")) errors.Add(("$.config.method", "expected GET or POST"));
         var keyId = Str("accessKeyId");

@@ -119,23 +119,14 @@ public sealed record TwilioSmsConfig(string Endpoint, string AccountSid, string 
             else if (p.Value.ValueKind != JsonValueKind.String) errors.Add(($"$.config.{p.Name}", "expected a string"));
         }
         string? Str(string name) => config.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        var endpoint = Str("endpoint") ?? TwilioApi.DefaultEndpoint;
-        if (!IsHttpUrl(endpoint)) errors.Add(("$.config.endpoint", "expected an absolute http(s) URL"));
-        var sid = Str("accountSid");
-        if (sid is null || !sid.StartsWith("AC", StringComparison.Ordinal) || sid.Length != 34 || !sid[2..].All(char.IsAsciiHexDigit))
-            errors.Add(("$.config.accountSid", "required: the account SID (AC followed by 32 hex digits)"));
-        var token = Str("authToken");
-        if (string.IsNullOrEmpty(token)) errors.Add(("$.config.authToken", "required"));
+        var (endpoint, sid, token, callback) = TwilioApi.ReadAccount(config, errors);
         var from = Str("from");
         var service = Str("messagingServiceSid");
         if ((from is null) == (service is null)) errors.Add(("$.config.from", "set exactly one of from (an E.164 number or alphanumeric sender id) and messagingServiceSid"));
         if (service is not null && !service.StartsWith("MG", StringComparison.Ordinal)) errors.Add(("$.config.messagingServiceSid", "expected MG…"));
-        var callback = Str("statusCallbackUrl");
-        if (callback is not null && !IsHttpUrl(callback)) errors.Add(("$.config.statusCallbackUrl", "expected an absolute http(s) URL"));
         return errors.Count > before ? null : new TwilioSmsConfig(endpoint, sid!, token!, from, service, callback);
     }
 
-    internal static bool IsHttpUrl(string text) => Uri.TryCreate(text, UriKind.Absolute, out var u) && u.Scheme is "http" or "https";
 
     private bool PrintMembers(StringBuilder builder)
     {

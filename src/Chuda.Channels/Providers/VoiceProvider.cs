@@ -106,17 +106,9 @@ public sealed record HttpVoiceConfig(string Endpoint, string AccountSid, string 
             else if (p.Name != "ringTimeoutSeconds" && p.Value.ValueKind != JsonValueKind.String) errors.Add(($"$.config.{p.Name}", "expected a string"));
         }
         string? Str(string name) => config.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        var endpoint = Str("endpoint") ?? TwilioApi.DefaultEndpoint;
-        if (!TwilioSmsConfig.IsHttpUrl(endpoint)) errors.Add(("$.config.endpoint", "expected an absolute http(s) URL"));
-        var sid = Str("accountSid");
-        if (sid is null || !sid.StartsWith("AC", StringComparison.Ordinal) || sid.Length != 34 || !sid[2..].All(char.IsAsciiHexDigit))
-            errors.Add(("$.config.accountSid", "required: the account SID (AC followed by 32 hex digits)"));
-        var token = Str("authToken");
-        if (string.IsNullOrEmpty(token)) errors.Add(("$.config.authToken", "required"));
+        var (endpoint, sid, token, callback) = TwilioApi.ReadAccount(config, errors);
         var from = Str("from");
         if (!PhoneNumbers.IsE164(from)) errors.Add(("$.config.from", "required: the calling number in E.164"));
-        var callback = Str("statusCallbackUrl");
-        if (callback is not null && !TwilioSmsConfig.IsHttpUrl(callback)) errors.Add(("$.config.statusCallbackUrl", "expected an absolute http(s) URL"));
         var ring = TimeSpan.FromSeconds(30);
         if (config.TryGetProperty("ringTimeoutSeconds", out var r))
         {

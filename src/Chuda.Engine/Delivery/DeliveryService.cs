@@ -355,9 +355,15 @@ public sealed class DeliveryService(IChudaStore store, DeliveryCatalog catalog, 
     /// <c>bounced</c> (hard: the address is suppressed), <c>soft_bounced</c>, <c>complained</c> (suppressed + cool-down +
     /// unsubscribed from marketing on the channel), <c>failed</c>.
     /// </summary>
-    public async Task<OutboundMessage> RecordAsync(long ws, long id, string kind, string detail, string? by, CancellationToken ct)
+    public async Task<OutboundMessage> RecordAsync(long ws, long id, string kind, string detail, string? by, CancellationToken ct) =>
+        await RecordAsync(ws, await store.GetMessageAsync(ws, id, ct) ?? throw new KeyNotFoundException($"No message has id {MessageIds.Format(id)}."),
+            kind, detail, by, ct);
+
+    /// <summary>As <see cref="RecordAsync(long, long, string, string, string?, CancellationToken)"/> for a message already read.</summary>
+    public async Task<OutboundMessage> RecordAsync(long ws, OutboundMessage m, string kind, string detail, string? by, CancellationToken ct)
     {
-        var m = await store.GetMessageAsync(ws, id, ct) ?? throw new KeyNotFoundException($"No message has id {MessageIds.Format(id)}.");
+        ArgumentNullException.ThrowIfNull(m);
+        var id = m.Id;
         var now = time.GetUtcNow();
         var w = await catalog.GetAsync(ws, ct);
         var updated = m;

@@ -133,7 +133,7 @@ public sealed class ProviderReportWorker(ProviderReportQueue queue, IChudaStore 
             ProviderReportKind.Undeliverable => MessageEventKinds.Bounced,
             _ => MessageEventKinds.Failed,
         };
-        await delivery.RecordAsync(item.WorkspaceId, m.Id, kind, r.Detail, item.ProviderId, ct);
+        await delivery.RecordAsync(item.WorkspaceId, m, kind, r.Detail, item.ProviderId, ct);
         return true;
     }
 

@@ -80,6 +80,9 @@ public sealed record HttpGatewayResponse(HttpGatewayFailure Failure, int Status,
 /// </summary>
 public sealed class HttpGatewayClient : IDisposable
 {
+    /// <summary>Whether <paramref name="text"/> is an absolute http(s) URL (vendor endpoints and callback URLs in configurations).</summary>
+    public static bool IsHttpUrl(string text) => Uri.TryCreate(text, UriKind.Absolute, out var u) && u.Scheme is "http" or "https";
+
     private readonly HttpGatewayOptions _options;
     private readonly TimeProvider _time;
     private readonly SsrfGuard _guard;

@@ -19,6 +19,24 @@ public static class TwilioApi
     /// <summary>An empty TwiML answer: Twilio expects XML from its webhooks (and replies nothing to an inbound SMS with it).</summary>
     public const string EmptyTwiml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>";
 
+    /// <summary>The account settings every Twilio-shaped provider has — <c>endpoint</c> (default <see cref="DefaultEndpoint"/>),
+    /// <c>accountSid</c>, <c>authToken</c>, <c>statusCallbackUrl</c> — read and checked, problems added to <paramref name="errors"/>.</summary>
+    internal static (string Endpoint, string? AccountSid, string? AuthToken, string? StatusCallbackUrl) ReadAccount(JsonElement config,
+        List<(string Path, string Message)> errors)
+    {
+        string? Str(string name) => config.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        var endpoint = Str("endpoint") ?? DefaultEndpoint;
+        if (!HttpGatewayClient.IsHttpUrl(endpoint)) errors.Add(("$.config.endpoint", "expected an absolute http(s) URL"));
+        var sid = Str("accountSid");
+        if (sid is null || !sid.StartsWith("AC", StringComparison.Ordinal) || sid.Length != 34 || !sid[2..].All(char.IsAsciiHexDigit))
+            errors.Add(("$.config.accountSid", "required: the account SID (AC followed by 32 hex digits)"));
+        var token = Str("authToken");
+        if (string.IsNullOrEmpty(token)) errors.Add(("$.config.authToken", "required"));
+        var callback = Str("statusCallbackUrl");
+        if (callback is not null && !HttpGatewayClient.IsHttpUrl(callback)) errors.Add(("$.config.statusCallbackUrl", "expected an absolute http(s) URL"));
+        return (endpoint, sid, token, callback);
+    }
+
     public static string BasicAuthorization(string accountSid, string authToken) =>
         "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(accountSid + ":" + authToken));
 
