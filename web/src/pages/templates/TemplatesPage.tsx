@@ -1,0 +1,6 @@
+import { PageHeader } from "../../ui";
+
+// Placeholder until this page is built (issue 7).
+export function TemplatesPage() {
+  return <PageHeader title={"TemplatesPage"} />;
+}
