@@ -12,6 +12,7 @@ need=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+[ -x /usr/bin/chromium ] || need+=(chromium chromium-driver)   # the console's browser tests (Playwright drives it)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -31,6 +32,16 @@ for peers in tests/peers tests/Chuda.Channels.Tests/peers; do
     fi
   fi
 done
+
+# ---- 2b. the operator console (web/): type-check and build it; the browser tests serve web/dist ------------------------
+if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  log "npm ci (web)"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
+log "console build (web)"
+weblog="$(mktemp /tmp/chuda-web.XXXXXX)"
+(cd web && npm run --silent build >"$weblog" 2>&1) || { cat "$weblog"; rm -f "$weblog"; echo "0 passed, 1 failed"; exit 1; }
+rm -f "$weblog"
 
 # ---- 3. a throw-away PostgreSQL cluster on loopback --------------------------------------------
 pgbin="$(dirname "$(compgen -G "/usr/lib/postgresql/*/bin/initdb" | sort -V | tail -n 1)")"
