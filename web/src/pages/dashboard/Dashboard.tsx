@@ -13,7 +13,6 @@ const L = {
     r7d: "Last 7 days",
     r30d: "Last 30 days",
     profiles: "Profiles",
-    profilesHint: "active in the period",
     events: "Events ingested",
     messages: "Messages",
     conversions: "Conversions",
@@ -44,7 +43,6 @@ const L = {
     r7d: "最近 7 天",
     r30d: "最近 30 天",
     profiles: "用户数",
-    profilesHint: "期间内活跃",
     events: "接入事件数",
     messages: "消息数",
     conversions: "转化数",
@@ -165,7 +163,7 @@ export function Dashboard() {
       {d && (
         <>
           <div className="grid cols-4 stats" data-testid="dashboard-stats">
-            <Stat label={t("profiles")} hint={t("profilesHint")} value={fmt.number(d.totals.profiles)} testId="stat-profiles" />
+            <Stat label={t("profiles")} value={fmt.number(d.totals.profiles)} testId="stat-profiles" />
             <Stat label={t("events")} value={fmt.number(d.totals.events)} testId="stat-events" />
             <Stat label={t("messages")} value={fmt.number(d.totals.messages)} testId="stat-messages" />
             <Stat label={t("conversions")} value={fmt.number(d.totals.conversions)} testId="stat-conversions" />
@@ -266,7 +264,7 @@ function buildCharts(d: DashboardData, step: number, t: ReturnType<typeof useT<t
     grid,
     xAxis: axis,
     yAxis: { type: "value", minInterval: 1 },
-    series: [{ name: t("events"), type: "line", smooth: true, showSymbol: false, areaStyle: { opacity: 0.12 }, data: series(d.events), itemStyle: { color: "#3b5bdb" } }],
+    series: [{ name: t("events"), type: "line", smooth: 0.25, showSymbol: false, areaStyle: { opacity: 0.12 }, data: series(d.events), itemStyle: { color: "#3b5bdb" } }],
   };
   const channels = [...new Set(d.messages.map((m) => m.channel))].sort();
   const byChannel: ChartOption = {
@@ -294,7 +292,7 @@ function buildCharts(d: DashboardData, step: number, t: ReturnType<typeof useT<t
         type: "pie",
         radius: ["40%", "70%"],
         center: ["40%", "50%"],
-        label: { formatter: "{b}\n{c}" },
+        label: { formatter: "{b}: {c}" },
         data: [...statusTotals.entries()].sort((a, b) => b[1] - a[1]).map(([name, value]) => ({ name, value, itemStyle: statusColors[name] ? { color: statusColors[name] } : undefined })),
       },
     ],
@@ -304,7 +302,7 @@ function buildCharts(d: DashboardData, step: number, t: ReturnType<typeof useT<t
     grid,
     xAxis: axis,
     yAxis: { type: "value", minInterval: 1 },
-    series: [{ name: t("conversions"), type: "line", smooth: true, showSymbol: false, areaStyle: { opacity: 0.12 }, data: series(d.conversions), itemStyle: { color: "#2b8a3e" } }],
+    series: [{ name: t("conversions"), type: "line", smooth: 0.25, showSymbol: false, areaStyle: { opacity: 0.12 }, data: series(d.conversions), itemStyle: { color: "#2b8a3e" } }],
   };
   return { events, byChannel, byStatus, conversions };
 }

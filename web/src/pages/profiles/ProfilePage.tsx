@@ -654,7 +654,7 @@ function EventsTab({ userId, t }: { userId: string; t: T }) {
                 return (
                   <tr key={e.messageId} data-testid="profile-event">
                     <td>
-                      <strong>{e.name ?? e.type}</strong> <Badge>{e.type}</Badge>
+                      <strong>{e.name ?? e.type}</strong> {e.name && e.name !== e.type && <Badge>{e.type}</Badge>}
                     </td>
                     <td title={`${t("received")} ${fmt.dateTime(e.receivedAt)}`}>{fmt.dateTime(e.timestamp)}</td>
                     <td className="event-detail">
@@ -842,7 +842,7 @@ function MessageModal({ id, onClose, t }: { id: string; onClose: () => void; t: 
               <Fact label={t("recipient")} value={m.recipient ?? m.address} />
               <Fact label={t("provider")} value={m.provider} />
               <Fact label={t("template")} value={m.template} />
-              <Fact label={t("category")} value={`${m.category} · ${m.lane}`} />
+              <Fact label={t("category")} value={m.lane && m.lane !== m.category ? `${m.category} · ${m.lane}` : m.category} />
               <Fact label={t("from")} value={m.journey ? `${m.journey}${m.step ? " / " + m.step : ""}` : m.source} />
               <Fact label={t("attempts")} value={String(m.attempts)} />
               <Fact label={t("created")} value={fmt.dateTime(m.createdAt)} />

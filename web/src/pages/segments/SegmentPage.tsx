@@ -42,6 +42,7 @@ const L = {
     noSample: "No profile matches this rule yet.",
     anonymous: "anonymous #{id}",
     ruleErrors: "Fix these before saving:",
+    previewProblems: "The rule has {n} problem(s); see the highlighted conditions.",
     version: "version {v}",
     ready: "Ready",
     backfilling: "Backfilling {p}",
@@ -95,6 +96,7 @@ const L = {
     noSample: "暂无符合规则的用户。",
     anonymous: "匿名用户 #{id}",
     ruleErrors: "保存前请修正：",
+    previewProblems: "规则有 {n} 处问题，请查看标红的条件。",
     version: "版本 {v}",
     ready: "已就绪",
     backfilling: "回溯计算中 {p}",
@@ -139,6 +141,7 @@ function remap(errors: FieldError[], root: Rule, saved: Rule | null): FieldError
 export function SegmentPage({ id }: { id: string | null }) {
   const t = useT(L);
   const seg = useAsync((signal) => (id ? api.get<Segment>(`/api/v1/segments/${encodeURIComponent(id)}`, { signal }) : Promise.resolve(null)), [id]);
+  useInterval(seg.reload, seg.data && seg.data.status !== "ready" ? 2000 : null);
   if (id && seg.loading && !seg.data) return <Loading />;
   if (id && seg.error && !seg.data)
     return (
@@ -425,7 +428,11 @@ function SegmentEditor({ segment, reload }: { segment: Segment | null; reload: (
                   {previewing && " · " + t("previewing")}
                 </div>
               )}
-              {previewErrors.length > 0 && !preview && <div className="field-error">{t("ruleErrors")} {previewErrors.length}</div>}
+              {previewErrors.length > 0 && !preview && !previewing && (
+                <div className="field-error preview-problems" data-testid="segment-preview-problems">
+                  {t("previewProblems", { n: previewErrors.length })}
+                </div>
+              )}
               <ErrorBox error={previewError} />
               {preview && (
                 <div className="sample" data-testid="segment-sample">
@@ -595,7 +602,7 @@ function History({ segment }: { segment: Segment }) {
     };
     return {
       tooltip: { trigger: "axis" },
-      legend: { data: [t("entered"), t("exited")] },
+      legend: { data: [t("entered"), t("exited")], top: 0 },
       grid: { left: 40, right: 16, top: 36, bottom: 28 },
       xAxis: { type: "category", data: xs.map(label) },
       yAxis: { type: "value", minInterval: 1 },
