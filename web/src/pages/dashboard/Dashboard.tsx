@@ -177,7 +177,7 @@ export function Dashboard() {
         </>
       )}
       <div className="grid cols-2">
-        {charts && (
+        {charts && !isEmpty && (
           <>
             <div className="panel">
               <h2>{t("eventsChart")}</h2>

@@ -91,8 +91,9 @@ export const RL = {
     notFollowedBy: "not followed by",
     within: "within",
     matchOn: "same value of property (optional)",
-    lookback: "only starts in the last",
+    lookback: "counting first events from",
     noLookback: "any time",
+    lookbackOn: "the last…",
     salt: "salt",
     percent: "percent",
     chooseSegment: "choose a segment…",
@@ -162,8 +163,9 @@ export const RL = {
     notFollowedBy: "之后未发生",
     within: "时间窗口",
     matchOn: "按属性匹配同一对象（可选）",
-    lookback: "仅统计最近",
+    lookback: "首个事件统计范围",
     noLookback: "不限",
+    lookbackOn: "最近…",
     salt: "盐值",
     percent: "百分比",
     chooseSegment: "选择分群…",
@@ -670,7 +672,7 @@ function Sequence({ seq, onChange, t }: { seq: Rule; onChange: (s: Rule) => void
         <span className="muted">{t("lookback")}</span>
         <select value={seq.lookback ? "yes" : "no"} onChange={(e) => onChange(e.target.value === "yes" ? { ...seq, lookback: "P7D" } : without("lookback"))} data-testid="seq-lookback-on">
           <option value="no">{t("noLookback")}</option>
-          <option value="yes">…</option>
+          <option value="yes">{t("lookbackOn")}</option>
         </select>
         {seq.lookback && <DurationInput value={seq.lookback} onChange={(v) => onChange({ ...seq, lookback: v })} t={t} testId="seq-lookback" />}
       </div>

@@ -140,6 +140,7 @@ function remap(errors: FieldError[], root: Rule, saved: Rule | null): FieldError
 
 export function SegmentPage({ id }: { id: string | null }) {
   const t = useT(L);
+  const [savedVersion, setSavedVersion] = useState<number | null>(null);
   const seg = useAsync((signal) => (id ? api.get<Segment>(`/api/v1/segments/${encodeURIComponent(id)}`, { signal }) : Promise.resolve(null)), [id]);
   useInterval(seg.reload, seg.data && seg.data.status !== "ready" ? 2000 : null);
   if (id && seg.loading && !seg.data) return <Loading />;
@@ -150,10 +151,21 @@ export function SegmentPage({ id }: { id: string | null }) {
         <ErrorBox error={seg.error} onRetry={seg.reload} />
       </>
     );
-  return <SegmentEditor key={id ?? "new"} segment={seg.data ?? null} reload={seg.reload} />;
+  // A new version (saved here, or reloaded after a conflict) starts the editor over from the server's state.
+  return <SegmentEditor key={id ? `${id}@${seg.data?.version}` : "new"} segment={seg.data ?? null} reload={seg.reload} savedVersion={savedVersion} onSaved={setSavedVersion} />;
 }
 
-function SegmentEditor({ segment, reload }: { segment: Segment | null; reload: () => void }) {
+function SegmentEditor({
+  segment,
+  reload,
+  savedVersion,
+  onSaved,
+}: {
+  segment: Segment | null;
+  reload: () => void;
+  savedVersion: number | null;
+  onSaved: (v: number | null) => void;
+}) {
   const t = useT(L);
   const fmt = useFormat();
   const [name, setName] = useState(segment?.name ?? "");
@@ -167,7 +179,6 @@ function SegmentEditor({ segment, reload }: { segment: Segment | null; reload: (
   const [saveError, setSaveError] = useState<unknown>(null);
   const [fieldErrors, setFieldErrors] = useState<FieldError[]>([]);
   const [conflict, setConflict] = useState<number | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
   const [tab, setTab] = useState<"settings" | "members" | "history">("settings");
   const segments = useAsync((signal) => api.get<{ segments: Segment[] }>("/api/v1/segments", { signal }), []);
 
@@ -257,7 +268,7 @@ function SegmentEditor({ segment, reload }: { segment: Segment | null; reload: (
     setSaveError(null);
     setFieldErrors([]);
     setConflict(null);
-    setNotice(null);
+    onSaved(null);
     const body: Record<string, unknown> = { name, rule: rule ?? {} };
     if (description.trim()) body.description = description;
     try {
@@ -267,7 +278,7 @@ function SegmentEditor({ segment, reload }: { segment: Segment | null; reload: (
         navigate(`/segments/${encodeURIComponent(created.id)}`, { replace: true });
       } else {
         const updated = await api.put<Segment>(`/api/v1/segments/${encodeURIComponent(segment.id)}`, body, { headers: { "If-Match": `"${segment.version}"` } });
-        setNotice(t("saved", { v: updated.version }));
+        onSaved(updated.version);
         reload();
       }
     } catch (e) {
@@ -396,7 +407,11 @@ function SegmentEditor({ segment, reload }: { segment: Segment | null; reload: (
           </div>
         )}
         <ErrorBox error={saveError} />
-        {notice && <div className="notice" data-testid="segment-saved">{notice}</div>}
+        {savedVersion !== null && segment?.version === savedVersion && !dirty && (
+          <div className="notice" data-testid="segment-saved">
+            {t("saved", { v: savedVersion })}
+          </div>
+        )}
         <div className="row">
           <button className="btn primary" onClick={save} disabled={saving || !name.trim() || !rule || !!jsonError} data-testid="segment-save">
             {saving ? t("saving") : segment ? t("save") : t("create")}
