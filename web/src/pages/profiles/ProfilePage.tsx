@@ -1,6 +1,6 @@
 import { useEffect, useState, type ReactNode } from "react";
 import { api, ApiError } from "../../api";
-import { useFormat, useT } from "../../i18n";
+import { useFormat, useLang, useT } from "../../i18n";
 import { linkProps } from "../../router";
 import { Badge, Empty, ErrorBox, Json, Loading, Modal, PageHeader, Tabs, useAsync } from "../../ui";
 
@@ -58,6 +58,8 @@ const L = {
     at: "At",
     noSubscriptions: "No explicit subscription choices: the workspace defaults apply.",
     consentLog: "Consent log",
+    unsubscribe: "Unsubscribe",
+    resubscribe: "Resubscribe",
     event: "Event",
     time: "Time",
     received: "Received",
@@ -138,6 +140,8 @@ const L = {
     at: "时间",
     noSubscriptions: "没有明确的订阅选择，按工作区默认设置处理。",
     consentLog: "授权记录",
+    unsubscribe: "退订",
+    resubscribe: "重新订阅",
     event: "事件",
     time: "时间",
     received: "接收时间",
@@ -452,6 +456,35 @@ interface ProfileJourney {
   variants: Record<string, string>;
 }
 
+const statusZh: Record<string, string> = {
+  scheduled: "待进入",
+  active: "进行中",
+  completed: "已完成",
+  exited: "已退出",
+  converted: "已转化",
+  queued: "排队中",
+  deferred: "已延后",
+  collecting: "汇总中",
+  sending: "发送中",
+  retrying: "重试中",
+  fallback: "降级发送",
+  sent: "已发送",
+  delivered: "已送达",
+  failed: "失败",
+  bounced: "退信",
+  dropped: "未发送",
+  merged: "已合并",
+  expired: "已过期",
+  subscribed: "已订阅",
+  unsubscribed: "已退订",
+};
+
+/** A status from the API, in the chosen language (English keeps the API's word). */
+function Status({ value }: { value: string }) {
+  const lang = useLang();
+  return <Badge tone={statusTone(value)}>{lang === "zh" ? (statusZh[value] ?? value) : value}</Badge>;
+}
+
 function statusTone(s: string): "ok" | "warn" | "bad" | "info" | "muted" {
   switch (s) {
     case "active":
@@ -496,7 +529,7 @@ function JourneysTab({ userId, t }: { userId: string; t: T }) {
             <div className="row">
               {j.journey ? <a {...linkProps(`/journeys/${enc(j.journey)}`)}><strong>{j.journey}</strong></a> : <strong>—</strong>}
               <span className="muted">{t("version", { v: j.version })}</span>
-              <Badge tone={statusTone(j.status)}>{j.status}</Badge>
+              <Status value={j.status} />
               <span className="spacer" />
               <span className="muted small">
                 {t("entered")} {fmt.dateTime(j.enteredAt)}
@@ -557,10 +590,26 @@ function SubscriptionsTab({ userId, t }: { userId: string; t: T }) {
     (signal) => api.get<{ subscriptions: Subscription[]; consentLog: Subscription[] }>(`/api/v1/profiles/${enc(userId)}/subscriptions`, { signal }),
     [userId],
   );
+  const [data, setData] = useState<{ subscriptions: Subscription[]; consentLog: Subscription[] } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => setData(r.data ?? null), [r.data]);
   if (r.loading && !r.data) return <Loading />;
   if (r.error) return <ErrorBox error={r.error} onRetry={r.reload} />;
-  const d = r.data!;
-  const table = (rows: Subscription[], testId: string) => (
+  const d = data ?? r.data!;
+  const flip = async (s: Subscription) => {
+    setError(null);
+    try {
+      setData(
+        await api.put<{ subscriptions: Subscription[]; consentLog: Subscription[] }>(`/api/v1/profiles/${enc(userId)}/subscriptions`, {
+          subscriptions: [{ category: s.category, channel: s.channel, state: s.state === "subscribed" ? "unsubscribed" : "subscribed" }],
+          source: "console",
+        }),
+      );
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const table = (rows: Subscription[], testId: string, actions: boolean) => (
     <div className="table-wrap">
       <table data-testid={testId}>
         <thead>
@@ -570,6 +619,7 @@ function SubscriptionsTab({ userId, t }: { userId: string; t: T }) {
             <th>{t("state")}</th>
             <th>{t("source")}</th>
             <th>{t("at")}</th>
+            {actions && <th />}
           </tr>
         </thead>
         <tbody>
@@ -578,10 +628,17 @@ function SubscriptionsTab({ userId, t }: { userId: string; t: T }) {
               <td>{s.category}</td>
               <td>{s.channel === "*" ? <span className="muted">{t("all")}</span> : s.channel}</td>
               <td>
-                <Badge tone={statusTone(s.state)}>{s.state}</Badge>
+                <Status value={s.state} />
               </td>
               <td className="mono">{s.source}</td>
               <td>{fmt.dateTime(s.at)}</td>
+              {actions && (
+                <td>
+                  <button className="btn small" onClick={() => flip(s)} data-testid="subscription-toggle">
+                    {s.state === "subscribed" ? t("unsubscribe") : t("resubscribe")}
+                  </button>
+                </td>
+              )}
             </tr>
           ))}
         </tbody>
@@ -590,11 +647,12 @@ function SubscriptionsTab({ userId, t }: { userId: string; t: T }) {
   );
   return (
     <>
-      {d.subscriptions.length === 0 ? <Empty title={t("noSubscriptions")} /> : table(d.subscriptions, "profile-subscriptions")}
+      <ErrorBox error={error} />
+      {d.subscriptions.length === 0 ? <Empty title={t("noSubscriptions")} /> : table(d.subscriptions, "profile-subscriptions", true)}
       {d.consentLog.length > 0 && (
         <>
           <h3>{t("consentLog")}</h3>
-          {table(d.consentLog, "profile-consent-log")}
+          {table(d.consentLog, "profile-consent-log", false)}
         </>
       )}
     </>
@@ -771,7 +829,7 @@ function MessagesTab({ userId, t }: { userId: string; t: T }) {
                     </td>
                     <td>{m.channel ?? m.channels.join(" → ")}</td>
                     <td>
-                      <Badge tone={statusTone(m.status)}>{m.status}</Badge>
+                      <Status value={m.status} />
                       {m.reason && <div className="muted small">{m.reason}</div>}
                     </td>
                     <td>{fmt.dateTime(m.createdAt)}</td>

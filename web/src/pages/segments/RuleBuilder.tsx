@@ -34,13 +34,13 @@ export const RL = {
     emptyGroup: "No conditions yet. Add one to start defining the audience.",
     k_trait: "Trait",
     k_tag: "Tag",
-    k_event: "Performed event",
-    k_not_performed: "Did not perform event",
+    k_event: "Did event",
+    k_not_performed: "Did not do event",
     k_sequence: "Event sequence",
-    k_first_performed: "First time performed",
-    k_last_performed: "Last time performed",
-    k_reachable: "Reachable on channel",
-    k_member_of: "Member of segment",
+    k_first_performed: "First time did",
+    k_last_performed: "Last time did",
+    k_reachable: "Reachable on",
+    k_member_of: "In segment",
     k_bucket: "Random bucket",
     k_group: "Group (AND / OR)",
     k_unknown: "Unknown condition (edit in JSON)",
@@ -541,10 +541,17 @@ function ValueInput({ kind, value, onChange, t, testId }: { kind: string; value:
 
 function TypeSelect({ type, onChange, t }: { type: "string" | "number" | "boolean"; onChange: (t: "string" | "number" | "boolean") => void; t: T }) {
   return (
-    <select value={type} onChange={(e) => onChange(e.target.value as "string")} data-testid="cond-value-type" className="type-select">
-      <option value="string">{t("t_string")}</option>
-      <option value="number">{t("t_number")}</option>
-      <option value="boolean">{t("t_boolean")}</option>
+    <select
+      value={type}
+      onChange={(e) => onChange(e.target.value as "string")}
+      data-testid="cond-value-type"
+      className="type-select"
+      title={t(`t_${type}`)}
+      aria-label={t(`t_${type}`)}
+    >
+      <option value="string">abc</option>
+      <option value="number">123</option>
+      <option value="boolean">true / false</option>
     </select>
   );
 }
