@@ -332,14 +332,14 @@ function ConditionEditor({ rule, kind, onChange, ctx, t }: { rule: Rule; kind: s
     case "trait":
       return (
         <>
-          <input value={rule.trait ?? ""} placeholder={t("traitPath")} onChange={(e) => set({ trait: e.target.value })} data-testid="cond-trait" />
+          <input value={rule.trait ?? ""} placeholder={t("traitPath")} aria-label={t("traitPath")} onChange={(e) => set({ trait: e.target.value })} data-testid="cond-trait" />
           <Comparison c={rule} ops={traitOps} onChange={onChange} t={t} />
         </>
       );
     case "tag":
       return (
         <>
-          <input value={rule.tag ?? ""} placeholder={t("tagName")} onChange={(e) => set({ tag: e.target.value })} data-testid="cond-tag" />
+          <input value={rule.tag ?? ""} placeholder={t("tagName")} aria-label={t("tagName")} onChange={(e) => set({ tag: e.target.value })} data-testid="cond-tag" />
           <select value={rule.op ?? "present"} onChange={(e) => set({ op: e.target.value === "present" ? undefined : e.target.value })} data-testid="cond-op">
             <option value="present">{t("op_present")}</option>
             <option value="absent">{t("op_absent")}</option>
@@ -349,7 +349,7 @@ function ConditionEditor({ rule, kind, onChange, ctx, t }: { rule: Rule; kind: s
     case "event":
       return (
         <>
-          <input value={rule.event ?? ""} placeholder={t("eventName")} onChange={(e) => set({ event: e.target.value })} data-testid="cond-event" />
+          <input value={rule.event ?? ""} placeholder={t("eventName")} aria-label={t("eventName")} onChange={(e) => set({ event: e.target.value })} data-testid="cond-event" />
           <select
             value={rule.count?.op ?? "at_least"}
             onChange={(e) => set({ count: { op: e.target.value, value: rule.count?.value ?? 1 } })}
@@ -379,7 +379,7 @@ function ConditionEditor({ rule, kind, onChange, ctx, t }: { rule: Rule; kind: s
         <>
           <input
             value={rule.not_performed ?? ""}
-            placeholder={t("eventName")}
+            placeholder={t("eventName")} aria-label={t("eventName")}
             onChange={(e) => set({ not_performed: e.target.value })}
             data-testid="cond-event"
           />
@@ -391,7 +391,7 @@ function ConditionEditor({ rule, kind, onChange, ctx, t }: { rule: Rule; kind: s
     case "last_performed":
       return (
         <>
-          <input value={rule[kind] ?? ""} placeholder={t("eventName")} onChange={(e) => set({ [kind]: e.target.value })} data-testid="cond-event" />
+          <input value={rule[kind] ?? ""} placeholder={t("eventName")} aria-label={t("eventName")} onChange={(e) => set({ [kind]: e.target.value })} data-testid="cond-event" />
           <Comparison c={rule} ops={occurrenceOps} onChange={onChange} t={t} />
           <Filters where={rule.where} onChange={(w) => set({ where: w })} t={t} />
         </>
@@ -427,7 +427,7 @@ function ConditionEditor({ rule, kind, onChange, ctx, t }: { rule: Rule; kind: s
         <>
           <input
             value={rule.bucket?.salt ?? ""}
-            placeholder={t("salt")}
+            placeholder={t("salt")} aria-label={t("salt")}
             onChange={(e) => onChange({ bucket: { ...rule.bucket, salt: e.target.value } })}
             data-testid="cond-salt"
           />
@@ -504,7 +504,7 @@ function ValueInput({ kind, value, onChange, t, testId }: { kind: string; value:
       <>
         <input
           value={text}
-          placeholder={t("listHint")}
+          placeholder={t("listHint")} aria-label={t("listHint")}
           onChange={(e) => {
             setListText(e.target.value);
             commit(e.target.value);
@@ -612,7 +612,7 @@ function Filters({ where, onChange, t }: { where: unknown; onChange: (w: Rule[] 
           <span className="muted">{t("where")}</span>
           <input
             value={f.property ?? ""}
-            placeholder={t("property")}
+            placeholder={t("property")} aria-label={t("property")}
             onChange={(e) => set(list.map((x, j) => (j === i ? { ...x, property: e.target.value } : x)))}
             data-testid="where-property"
           />
@@ -635,7 +635,7 @@ function Sequence({ seq, onChange, t }: { seq: Rule; onChange: (s: Rule) => void
     const s: Rule = seq[key] ?? { event: "" };
     return (
       <>
-        <input value={s.event ?? ""} placeholder={t("eventName")} onChange={(e) => onChange({ ...seq, [key]: { ...s, event: e.target.value } })} data-testid={testId} />
+        <input value={s.event ?? ""} placeholder={t("eventName")} aria-label={t("eventName")} onChange={(e) => onChange({ ...seq, [key]: { ...s, event: e.target.value } })} data-testid={testId} />
         <Filters where={s.where} onChange={(w) => onChange({ ...seq, [key]: w ? { ...s, where: w } : { event: s.event } })} t={t} />
       </>
     );

@@ -37,6 +37,7 @@ const L = {
     range: "95% range {low}–{high}, from {evaluated} of {total} profiles",
     exactOf: "of {total} profiles",
     previewing: "Counting…",
+    countExactly: "Count exactly (evaluates every profile)",
     addToPreview: "Add a condition to see how many profiles match.",
     sample: "Sample members",
     noSample: "No profile matches this rule yet.",
@@ -91,6 +92,7 @@ const L = {
     range: "95% 置信区间 {low}–{high}，基于 {total} 人中抽样的 {evaluated} 人",
     exactOf: "共 {total} 人",
     previewing: "计算中…",
+    countExactly: "精确计算（遍历全部用户）",
     addToPreview: "添加条件即可查看匹配人数。",
     sample: "样例用户",
     noSample: "暂无符合规则的用户。",
@@ -219,6 +221,8 @@ function SegmentEditor({
   const [previewError, setPreviewError] = useState<unknown>(null);
   const [previewErrors, setPreviewErrors] = useState<FieldError[]>([]);
   const [previewing, setPreviewing] = useState(false);
+  const [exactTick, setExactTick] = useState(0);
+  const exactFor = useRef<{ text: string; tick: number } | null>(null);
   useEffect(() => {
     if (!rule) {
       setPreview(null);
@@ -227,10 +231,12 @@ function SegmentEditor({
       return;
     }
     const controller = new AbortController();
+    // "Count exactly" evaluates every profile once for the rule as it stands; any edit goes back to the fast estimate.
+    const exact = exactTick > 0 && exactFor.current?.tick === exactTick && exactFor.current.text === ruleText;
     const timer = setTimeout(() => {
       setPreviewing(true);
       api
-        .post<Preview>("/api/v1/segments/preview", { rule }, { signal: controller.signal })
+        .post<Preview>("/api/v1/segments/preview", exact ? { rule, exact: true } : { rule }, { signal: controller.signal })
         .then((p) => {
           setPreview(p);
           setPreviewErrors([]);
@@ -244,12 +250,16 @@ function SegmentEditor({
           setPreview(null);
         })
         .finally(() => !controller.signal.aborted && setPreviewing(false));
-    }, 400);
+    }, exact ? 0 : 400);
     return () => {
       clearTimeout(timer);
       controller.abort();
     };
-  }, [ruleText]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [ruleText, exactTick]); // eslint-disable-line react-hooks/exhaustive-deps
+  const countExactly = () => {
+    exactFor.current = { text: ruleText, tick: exactTick + 1 };
+    setExactTick(exactTick + 1);
+  };
 
   // Errors shown in the builder: those of the last save, else those of the live preview.
   const ruleFieldErrors = remap(
@@ -442,6 +452,11 @@ function SegmentEditor({
                     : t("exactOf", { total: fmt.number(preview.total) })}
                   {previewing && " · " + t("previewing")}
                 </div>
+              )}
+              {preview?.estimate && !previewing && (
+                <button className="btn small exact-btn" onClick={countExactly} data-testid="segment-count-exact">
+                  {t("countExactly")}
+                </button>
               )}
               {previewErrors.length > 0 && !preview && !previewing && (
                 <div className="field-error preview-problems" data-testid="segment-preview-problems">
