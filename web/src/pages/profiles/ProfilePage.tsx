@@ -517,6 +517,8 @@ function statusTone(s: string): "ok" | "warn" | "bad" | "info" | "muted" {
 function JourneysTab({ userId, t }: { userId: string; t: T }) {
   const fmt = useFormat();
   const r = useAsync((signal) => api.get<{ journeys: ProfileJourney[] }>(`/api/v1/profiles/${enc(userId)}/journeys?limit=100`, { signal }), [userId]);
+  const names = useAsync((signal) => api.get<{ journeys: { id: string; name: string }[] }>("/api/v1/journeys", { signal }), []);
+  const nameOf = (id: string) => names.data?.journeys.find((j) => j.id === id)?.name || id;
   if (r.loading && !r.data) return <Loading />;
   if (r.error) return <ErrorBox error={r.error} onRetry={r.reload} />;
   if (!r.data || r.data.journeys.length === 0) return <Empty title={t("noJourneys")} />;
@@ -527,7 +529,13 @@ function JourneysTab({ userId, t }: { userId: string; t: T }) {
         return (
           <div className="panel journey-card" key={j.instanceId} data-testid="profile-journey">
             <div className="row">
-              {j.journey ? <a {...linkProps(`/journeys/${enc(j.journey)}`)}><strong>{j.journey}</strong></a> : <strong>—</strong>}
+              {j.journey ? (
+                <a {...linkProps(`/journeys/${enc(j.journey)}`)} title={j.journey}>
+                  <strong>{nameOf(j.journey)}</strong>
+                </a>
+              ) : (
+                <strong>—</strong>
+              )}
               <span className="muted">{t("version", { v: j.version })}</span>
               <Status value={j.status} />
               <span className="spacer" />

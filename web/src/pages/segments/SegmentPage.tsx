@@ -189,6 +189,14 @@ function SegmentEditor({
   const dirty =
     segment === null ? name !== "" || rule !== null : name !== segment.name || (description || null) !== (segment.description || null) || ruleText !== JSON.stringify(segment.rule);
 
+  // Leaving the page (reload, close) with unsaved edits asks first.
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [dirty]);
+
   // Keep the JSON view in sync with the builder (unless the text is being edited and does not parse).
   const lastSynced = useRef<string>("");
   useEffect(() => {
@@ -503,6 +511,7 @@ function SegmentEditor({
             <code className="mono">{segment.id}</code>
             <span className="muted">{t("version", { v: segment.version })}</span>
             <StatusBadge segment={segment} />
+            <HeaderCount segment={segment} />
           </span>
         }
       />
@@ -519,6 +528,22 @@ function SegmentEditor({
       {tab === "members" && <Members segment={segment} />}
       {tab === "history" && <History segment={segment} />}
     </>
+  );
+}
+
+function HeaderCount({ segment }: { segment: Segment }) {
+  const t = useT(L);
+  const fmt = useFormat();
+  const count = useAsync(
+    (signal) => api.get<{ count: number; exact: boolean }>(`/api/v1/segments/${encodeURIComponent(segment.id)}/count`, { signal }),
+    [segment.id, segment.status, segment.backfill?.done],
+  );
+  useInterval(count.reload, 15_000);
+  if (!count.data) return null;
+  return (
+    <span className="muted" data-testid="segment-header-count">
+      · {t("memberCount", { n: (count.data.exact ? "" : "≥ ") + fmt.number(count.data.count) })}
+    </span>
   );
 }
 
