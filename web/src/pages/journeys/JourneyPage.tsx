@@ -301,11 +301,37 @@ function Editor({ id }: { id: string }) {
     addStep(type, { x: Math.round(p.x - NODE_WIDTH / 2), y: Math.round(p.y - 30) });
   };
 
-  const addAtCentre = (type: string) => {
-    const r = wrapper.current?.getBoundingClientRect();
-    const p = r ? flow.screenToFlowPosition({ x: r.left + r.width / 2, y: r.top + r.height / 2 }) : { x: 0, y: 0 };
-    const jitter = (def?.steps.length ?? 0) % 5 * 24;
-    addStep(type, { x: Math.round(p.x - NODE_WIDTH / 2 + jitter), y: Math.round(p.y - 30 + jitter) });
+  /** Click (or Enter) on a palette item: the new step goes under the lowest one, in view. */
+  const addBelow = (type: string) => {
+    const steps = nodes.filter((n) => n.id !== TRIGGER);
+    if (steps.length === 0) {
+      const r = wrapper.current?.getBoundingClientRect();
+      const p = r ? flow.screenToFlowPosition({ x: r.left + r.width / 2, y: r.top + r.height / 3 }) : { x: 0, y: 0 };
+      addStep(type, { x: Math.round(p.x - NODE_WIDTH / 2), y: Math.round(p.y) });
+      return;
+    }
+    const lowest = steps.reduce((a, b) => (b.position.y > a.position.y ? b : a));
+    const at = { x: Math.round(lowest.position.x), y: Math.round(lowest.position.y + (lowest.measured?.height ?? 100) + 70) };
+    addStep(type, at);
+    setTimeout(() => flow.setCenter(at.x + NODE_WIDTH / 2, at.y + 60, { zoom: flow.getZoom(), duration: 200 }), 30);
+  };
+
+  /** Lays every step out again (top-down by depth from the start). */
+  const arrange = () => {
+    if (!def) return;
+    const auto = autoLayout(def);
+    setNodes((ns) =>
+      ns.map((n) => {
+        if (n.id === TRIGGER) {
+          const start = startOf(def);
+          const p = start ? auto[start] : undefined;
+          return p ? { ...n, position: { x: p.x, y: p.y - TRIGGER_OFFSET } } : n;
+        }
+        return auto[n.id] ? { ...n, position: auto[n.id] } : n;
+      }),
+    );
+    setLayoutDirty(true);
+    setTimeout(() => flow.fitView({ maxZoom: 1, padding: 0.15, duration: 200 }), 120);
   };
 
   const rename = (from: string, to: string) => {
@@ -451,12 +477,15 @@ function Editor({ id }: { id: string }) {
   return (
     <div className="jn-editor">
       <div className="jn-toolbar">
-        <a className="muted" {...linkProps("/journeys")}>
-          ← {t("back")}
+        <a className="jn-back" title={t("back")} aria-label={t("back")} data-testid="journey-back" {...linkProps("/journeys")}>
+          ←
         </a>
-        <h1 className="jn-title" title={journey.id}>
-          {def.name || journey.name} <span className="mono muted">{journey.id}</span>
+        <h1 className="jn-title" title={def.name || journey.name}>
+          {def.name || journey.name}
         </h1>
+        <span className="mono muted" data-testid="journey-id">
+          {journey.id}
+        </span>
         <StatusBadge status={status} />
         {journey.pendingVersion !== null && status !== "pending_approval" && <Badge tone="info">{t("status_pending_approval")}</Badge>}
         <label className="jn-version">
@@ -479,40 +508,45 @@ function Editor({ id }: { id: string }) {
         )}
         <span className="spacer" />
         {!readOnly && (
-          <button className="btn" data-testid="journey-save" disabled={!!busy || !dirty} onClick={() => save()}>
+          <button className="btn small ghost" data-testid="journey-arrange" title={t("arrangeHint")} onClick={arrange}>
+            {t("arrange")}
+          </button>
+        )}
+        {!readOnly && (
+          <button className="btn small" data-testid="journey-save" disabled={!!busy || !dirty} onClick={() => save()}>
             {busy === "save" ? t("saving") : t("save")}
           </button>
         )}
-        <button className="btn" data-testid="journey-validate" disabled={!!busy} onClick={validate}>
+        <button className="btn small" data-testid="journey-validate" disabled={!!busy} onClick={validate}>
           {t("validate")}
         </button>
         {status !== "archived" && viewVersion === null && (
-          <button className="btn primary" data-testid="journey-publish" disabled={!!busy} onClick={() => setDialog("publish")}>
+          <button className="btn small primary" data-testid="journey-publish" disabled={!!busy} onClick={() => setDialog("publish")}>
             {t("publish")}
           </button>
         )}
         {journey.pendingVersion !== null && (
           <>
-            <button className="btn" data-testid="journey-approve" disabled={!!busy} onClick={() => lifecycle("approve", {}, t("approved", { v: journey.pendingVersion! }))}>
+            <button className="btn small" data-testid="journey-approve" disabled={!!busy} onClick={() => lifecycle("approve", {}, t("approved", { v: journey.pendingVersion! }))}>
               {t("approve")}
             </button>
-            <button className="btn danger" data-testid="journey-reject" disabled={!!busy} onClick={() => setDialog("reject")}>
+            <button className="btn small danger" data-testid="journey-reject" disabled={!!busy} onClick={() => setDialog("reject")}>
               {t("reject")}
             </button>
           </>
         )}
         {status === "published" && (
-          <button className="btn" data-testid="journey-pause" disabled={!!busy} onClick={() => lifecycle("pause", {}, t("paused"))}>
+          <button className="btn small" data-testid="journey-pause" disabled={!!busy} onClick={() => lifecycle("pause", {}, t("paused"))}>
             {t("pause")}
           </button>
         )}
         {status === "paused" && (
-          <button className="btn" data-testid="journey-resume" disabled={!!busy} onClick={() => lifecycle("resume", {}, t("resumed"))}>
+          <button className="btn small" data-testid="journey-resume" disabled={!!busy} onClick={() => lifecycle("resume", {}, t("resumed"))}>
             {t("resume")}
           </button>
         )}
         {status !== "archived" && (
-          <button className="btn danger" data-testid="journey-archive" disabled={!!busy} onClick={() => setDialog("archive")}>
+          <button className="btn small danger" data-testid="journey-archive" disabled={!!busy} onClick={() => setDialog("archive")}>
             {t("archive")}
           </button>
         )}
@@ -539,6 +573,9 @@ function Editor({ id }: { id: string }) {
       {message && (
         <div className={`jn-banner ${message.tone}`} data-testid="journey-message" role="status">
           {message.text}
+          <button className="jn-dismiss" aria-label="×" onClick={() => setMessage(null)}>
+            ×
+          </button>
         </div>
       )}
       {outsideErrors.length > 0 && (
@@ -553,7 +590,14 @@ function Editor({ id }: { id: string }) {
           </ul>
         </div>
       )}
-      {actionError ? <ErrorBox error={actionError} /> : null}
+      {actionError ? (
+        <div className="jn-dismissible">
+          <ErrorBox error={actionError} />
+          <button className="jn-dismiss" aria-label="×" onClick={() => setActionError(null)}>
+            ×
+          </button>
+        </div>
+      ) : null}
 
       <Funnel journey={journey} stats={stats} version={statsVersion} />
 
@@ -574,8 +618,8 @@ function Editor({ id }: { id: string }) {
                 e.dataTransfer.setData("text/plain", type);
                 e.dataTransfer.effectAllowed = "move";
               }}
-              onClick={() => addAtCentre(type)}
-              onKeyDown={(e) => (e.key === "Enter" || e.key === " ") && addAtCentre(type)}
+              onClick={() => addBelow(type)}
+              onKeyDown={(e) => (e.key === "Enter" || e.key === " ") && addBelow(type)}
             >
               <span className="jn-icon">{STEP_ICONS[type]}</span>
               <span>
@@ -618,7 +662,7 @@ function Editor({ id }: { id: string }) {
           >
             <Background gap={20} />
             <Controls showInteractive={false} />
-            <MiniMap pannable zoomable nodeColor={(n) => (n.id === TRIGGER ? "#fd7e14" : (n.data as StepNodeData).errors?.length ? "#e03131" : "#c5cad6")} />
+            <MiniMap pannable zoomable style={{ width: 150, height: 100 }} nodeColor={(n) => (n.id === TRIGGER ? "#fd7e14" : (n.data as StepNodeData).errors?.length ? "#e03131" : "#c5cad6")} />
           </ReactFlow>
         </div>
 

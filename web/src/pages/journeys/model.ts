@@ -391,7 +391,19 @@ export function autoLayout(def: Definition): Record<string, Position> {
     }
   };
   visit();
-  // Unreachable steps start their own trees below everything else.
+  // Steps not reachable from the start: those nothing else links to start one row below everything, their
+  // followers under them; what is left (loops) starts rows of its own.
+  const unreached = def.steps.filter((s) => !depth.has(s.id));
+  if (unreached.length) {
+    const targets = new Set(unreached.flatMap((s) => links(s).map((l) => l.target)));
+    const roots = unreached.filter((s) => !targets.has(s.id));
+    const row = Math.max(0, ...depth.values()) + 1;
+    for (const r of roots) {
+      depth.set(r.id, row);
+      queue.push(r.id);
+    }
+    visit();
+  }
   for (const s of def.steps) {
     if (depth.has(s.id)) continue;
     const max = Math.max(0, ...depth.values());

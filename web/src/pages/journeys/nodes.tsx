@@ -179,8 +179,9 @@ export function StepNode({ data, selected }: NodeProps<StepNodeType>) {
   const d = useDuration();
   const { step, stats, errors } = data;
   const outs = links(step);
+  // Handle labels stay short (the edge label carries the weight).
   const label = (l: ReturnType<typeof links>[number]) =>
-    l.outcome === "event" ? t("event") : l.outcome === "timeout" ? t("timeout") : l.outcome === "holdout" ? t("s_holdout") + l.label!.slice(7) : l.label;
+    l.outcome === "event" ? t("event") : l.outcome === "timeout" ? t("timeout") : l.outcome === "holdout" ? t("s_holdout") : step.type === "split" ? l.outcome : l.label;
   return (
     <div
       className={`jn-node jn-${step.type}${selected ? " selected" : ""}${errors.length ? " has-error" : ""}`}
@@ -211,7 +212,7 @@ export function StepNode({ data, selected }: NodeProps<StepNodeType>) {
         <div className="jn-outs">
           {outs.map((l, i) => (
             <div key={l.outcome} className="jn-out" style={{ left: `${((i + 1) / (outs.length + 1)) * 100}%` }}>
-              {l.label && <span className={`jn-out-label jn-out-${l.outcome === "timeout" || l.outcome === "no" ? "alt" : "main"}`}>{label(l)}</span>}
+              {l.label && <span title={l.label} className={`jn-out-label jn-out-${l.outcome === "timeout" || l.outcome === "no" ? "alt" : "main"}`}>{label(l)}</span>}
               <Handle
                 type="source"
                 position={Position.Bottom}

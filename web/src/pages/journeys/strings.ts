@@ -43,6 +43,8 @@ export const L = {
     // canvas
     back: "All journeys",
     save: "Save",
+    arrange: "Arrange",
+    arrangeHint: "Lay out every step again, top-down from the start",
     saving: "Saving…",
     validate: "Validate",
     publish: "Publish",
@@ -296,6 +298,8 @@ export const L = {
     noSegments: "还没有分群，请先在「分群」中创建。",
     back: "全部旅程",
     save: "保存",
+    arrange: "自动排列",
+    arrangeHint: "从第一步开始自上而下重新排列所有步骤",
     saving: "保存中…",
     validate: "校验",
     publish: "发布",
