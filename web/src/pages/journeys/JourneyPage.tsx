@@ -20,7 +20,7 @@ import { useFormat, useT } from "../../i18n";
 import { linkProps } from "../../router";
 import { Badge, ErrorBox, Field, Loading, Modal, useAsync, useInterval } from "../../ui";
 import { L } from "./strings";
-import { nodeTypes, type StepNodeData, type TriggerNodeData } from "./nodes";
+import { nodeTypes, outcomeLabel, type StepNodeData, type TriggerNodeData } from "./nodes";
 import { LinkFields, RawStep, StepForm, TriggerForm, type Catalogs } from "./forms";
 import { StatusBadge } from "./JourneysPage";
 import {
@@ -129,8 +129,19 @@ function Editor({ id }: { id: string }) {
     load();
   }, [load]);
 
+  // Leaving the page (reload, close) with unsaved edits asks first.
+  const dirtyRef = useRef(false);
+  useEffect(() => {
+    const onBeforeUnload = (e: BeforeUnloadEvent) => {
+      if (dirtyRef.current) e.preventDefault();
+    };
+    window.addEventListener("beforeunload", onBeforeUnload);
+    return () => window.removeEventListener("beforeunload", onBeforeUnload);
+  }, []);
+
   const readOnly = !journey || journey.status === "archived" || (viewVersion !== null && viewVersion !== journey.latestVersion);
   const dirty = !!def && (JSON.stringify(def) !== baseline || layoutDirty);
+  dirtyRef.current = dirty;
 
   // ---- stats: polled every 3 s while there is a live version ----
   const statsVersion = journey ? (viewVersion ?? journey.liveVersion ?? null) : null;
@@ -207,7 +218,7 @@ function Editor({ id }: { id: string }) {
       for (const l of links(step)) {
         if (!l.target || !stepIds.has(l.target)) continue;
         const edgeId = `${step.id}->${l.outcome}`;
-        const label = l.outcome === "event" ? t("event") : l.outcome === "timeout" ? t("timeout") : l.label ?? undefined;
+        const label = outcomeLabel(t, step, l, false);
         result.push({
           id: edgeId,
           source: step.id,

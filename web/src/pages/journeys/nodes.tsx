@@ -1,7 +1,7 @@
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
 import { useFormat, useT } from "../../i18n";
 import { L } from "./strings";
-import { links, parseDuration, STEP_ICONS, type Definition, type Json, type JsonObject, type Step, type StepStats } from "./model";
+import { links, parseDuration, STEP_ICONS, type Definition, type Link, type Json, type JsonObject, type Step, type StepStats } from "./model";
 
 // The canvas nodes: one component per kind (trigger, step); the step node's icon, title and summary depend on its type.
 
@@ -22,6 +22,16 @@ export type StepNodeType = Node<StepNodeData, "step">;
 export type TriggerNodeType = Node<TriggerNodeData, "trigger">;
 
 type T = ReturnType<typeof useT<typeof L.en>>;
+
+/** The words on a handle (short) or an edge: event / timeout, yes / no / else, a variant (with its weight on edges). */
+export function outcomeLabel(t: T, step: Step, l: Link, short: boolean): string | undefined {
+  if (l.outcome === "next") return undefined;
+  if (l.outcome === "event") return t("event");
+  if (l.outcome === "timeout") return t("timeout");
+  if (step.type === "branch") return l.label === "yes" ? t("l_yes") : l.label === "no" ? t("l_no") : l.label === "else" ? t("l_else") : l.label ?? undefined;
+  if (l.outcome === "holdout") return short ? t("s_holdout") : t("s_holdout") + (l.label ?? "").slice("holdout".length);
+  return short ? l.outcome : l.label ?? undefined;
+}
 
 export function useDuration() {
   const t = useT({
@@ -180,8 +190,7 @@ export function StepNode({ data, selected }: NodeProps<StepNodeType>) {
   const { step, stats, errors } = data;
   const outs = links(step);
   // Handle labels stay short (the edge label carries the weight).
-  const label = (l: ReturnType<typeof links>[number]) =>
-    l.outcome === "event" ? t("event") : l.outcome === "timeout" ? t("timeout") : l.outcome === "holdout" ? t("s_holdout") : step.type === "split" ? l.outcome : l.label;
+  const label = (l: Link) => outcomeLabel(t, step, l, true);
   return (
     <div
       className={`jn-node jn-${step.type}${selected ? " selected" : ""}${errors.length ? " has-error" : ""}`}

@@ -256,6 +256,9 @@ export const L = {
     timeZoneHint: "IANA zone for profiles without their own, e.g. Asia/Shanghai",
     startsAt: "First step",
     any: "any",
+    l_yes: "Yes",
+    l_no: "No",
+    l_else: "Else",
   },
   zh: {
     title: "旅程",
@@ -507,6 +510,9 @@ export const L = {
     timeZoneHint: "无时区用户使用的 IANA 时区，如 Asia/Shanghai",
     startsAt: "第一步",
     any: "任意",
+    l_yes: "是",
+    l_no: "否",
+    l_else: "其他",
   },
 };
 
