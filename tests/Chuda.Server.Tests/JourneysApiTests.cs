@@ -99,6 +99,28 @@ public abstract class JourneysApiTests : ServerTestBase
     }
 
     [Fact]
+    public async Task Canvas_layout_is_kept_with_the_version_and_checked_against_the_steps()
+    {
+        await CreateAsync("laid-out", ApiJourney);
+        var withLayout = ApiJourney.TrimEnd()[..^1] + ""","layout":{"hello":{"x":40,"y":120.5},"bye":{"x":-80,"y":400}}}""";
+        var put = await PutAsync("laid-out", withLayout, null);
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var saved = await ChudaServer.ReadJsonAsync(put);
+        AssertSameJson(withLayout, saved.GetProperty("definition"));
+        var layout = saved.GetProperty("definition").GetProperty("layout");
+        Assert.Equal(120.5, layout.GetProperty("hello").GetProperty("y").GetDouble());
+        AssertSameJson(withLayout, (await Server.GetJsonAsync("/api/v1/journeys/laid-out")).GetProperty("definition"));
+        AssertSameJson(withLayout, (await Server.GetJsonAsync("/api/v1/journeys/laid-out/versions/2")).GetProperty("definition"));
+
+        // A position for a step that does not exist is a 400 naming its path.
+        var ghost = ApiJourney.TrimEnd()[..^1] + ""","layout":{"ghost":{"x":1,"y":2}}}""";
+        var problem = await AssertProblemAsync(await PutAsync("laid-out", ghost, null), HttpStatusCode.BadRequest);
+        var error = Assert.Single(problem.GetProperty("errors").EnumerateArray());
+        Assert.Equal("$.definition.layout.ghost", error.GetProperty("path").GetString());
+        Assert.Equal("unknown_step", error.GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task Bad_definitions_are_400_naming_the_field_and_the_step()
     {
         // An unknown step type is refused on save, naming the step by path and id.

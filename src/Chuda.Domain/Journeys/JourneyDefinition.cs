@@ -25,6 +25,12 @@ public sealed record JourneyDefinition(
 {
     private Dictionary<string, JourneyStep>? _byId;
 
+    /// <summary>Where the console draws each step on its canvas (step id → position); ignored by the runtime. Steps without an
+    /// entry are laid out automatically.</summary>
+    public IReadOnlyDictionary<string, StepPosition> Layout { get; init; } = NoLayout;
+
+    public static IReadOnlyDictionary<string, StepPosition> NoLayout { get; } = new Dictionary<string, StepPosition>(StringComparer.Ordinal);
+
     /// <summary>The step with that id, or null.</summary>
     public JourneyStep? Step(string id)
     {
@@ -32,6 +38,9 @@ public sealed record JourneyDefinition(
         return _byId.GetValueOrDefault(id);
     }
 }
+
+/// <summary>A step's position on the console's canvas (flow coordinates).</summary>
+public sealed record StepPosition(double X, double Y);
 
 // ---- entry ------------------------------------------------------------------------------------
 

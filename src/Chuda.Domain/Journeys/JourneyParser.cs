@@ -30,6 +30,7 @@ public static class JourneyErrorCodes
     public const string UnsupportedSchema = "unsupported_schema";
     public const string UnknownZone = "unknown_time_zone";
     public const string TooComplex = "too_complex";
+    public const string UnknownStep = "unknown_step";
 }
 
 public sealed record JourneyParseResult(JourneyDefinition? Definition, IReadOnlyList<JourneyError> Errors)
@@ -187,7 +188,7 @@ public static class JourneyParser
         public JourneyDefinition? Definition(JsonElement json)
         {
             var keys = Object(json, "$",
-                ["schema", "name", "description", "trigger", "entry_filter", "re_entry", "entry_cap", "goal", "exit", "time_zone", "start", "steps"],
+                ["schema", "name", "description", "trigger", "entry_filter", "re_entry", "entry_cap", "goal", "exit", "time_zone", "start", "steps", "layout"],
                 "name", "trigger", "steps");
             if (keys is null) return null;
             var schema = SchemaVersion;
@@ -222,8 +223,55 @@ public static class JourneyParser
             var start = keys.ContainsKey("start") ? String(keys, "start", "$") : steps is { Count: > 0 } ? steps[0].Id : null;
             if (keys["steps"].ValueKind == JsonValueKind.Array && keys["steps"].GetArrayLength() == 0)
                 Error("$.steps", JourneyErrorCodes.InvalidValue, "a journey needs at least one step");
+            var layout = keys.TryGetValue("layout", out var l) && steps is not null ? Layout(l, "$.layout", steps) : null;
             if (Errors.Count > 0 || name is null || trigger is null || steps is null || start is null || reEntry is null) return null;
-            return new JourneyDefinition(schema, name, description, trigger, filter, reEntry, cap, goal, exits ?? [], zone, start, steps);
+            return new JourneyDefinition(schema, name, description, trigger, filter, reEntry, cap, goal, exits ?? [], zone, start, steps)
+            {
+                Layout = layout ?? JourneyDefinition.NoLayout,
+            };
+        }
+
+        /// <summary>Canvas positions: <c>{"stepId": {"x": n, "y": n}}</c>, finite numbers, keys naming steps of this definition.</summary>
+        private Dictionary<string, StepPosition>? Layout(JsonElement e, string path, List<JourneyStep> steps)
+        {
+            if (e.ValueKind != JsonValueKind.Object)
+            {
+                Error(path, JourneyErrorCodes.InvalidValue, $"'layout' is an object of step id → {{\"x\": number, \"y\": number}}, got {Kind(e)}");
+                return null;
+            }
+            var ids = steps.Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
+            var layout = new Dictionary<string, StepPosition>(StringComparer.Ordinal);
+            foreach (var p in e.EnumerateObject())
+            {
+                var pp = Child(path, p.Name);
+                if (!ids.Contains(p.Name))
+                {
+                    Error(pp, JourneyErrorCodes.UnknownStep, $"'{p.Name}' is not a step of this journey; layout keys are step ids");
+                    continue;
+                }
+                if (layout.ContainsKey(p.Name))
+                {
+                    Error(pp, JourneyErrorCodes.DuplicateKey, $"'{p.Name}' appears more than once");
+                    continue;
+                }
+                _step = p.Name;
+                var k = Object(p.Value, pp, ["x", "y"], "x", "y");
+                if (k is not null)
+                {
+                    var x = Coordinate(k, "x", pp);
+                    var y = Coordinate(k, "y", pp);
+                    if (x is not null && y is not null) layout[p.Name] = new StepPosition(x.Value, y.Value);
+                }
+                _step = null;
+            }
+            return layout;
+        }
+
+        private double? Coordinate(Dictionary<string, JsonElement> k, string key, string path)
+        {
+            if (k[key].ValueKind == JsonValueKind.Number && k[key].TryGetDouble(out var v) && double.IsFinite(v)) return v;
+            Error(Child(path, key), JourneyErrorCodes.InvalidValue, $"'{key}' must be a finite number");
+            return null;
         }
 
         private JourneyTrigger? Trigger(JsonElement e, string path)

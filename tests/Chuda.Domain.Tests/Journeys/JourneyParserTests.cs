@@ -675,4 +675,56 @@ public class JourneyParserTests
         var d = Parse("""{"name":"t","trigger":{"type":"api"},"start":"nope","steps":[{"id":"a","type":"wait","duration":"PT1H","next":"ghost"}]}""");
         Assert.Equal("nope", d.Start);
     }
+
+    // ---- layout (canvas positions) --------------------------------------------------------------
+
+    private const string LaidOut = """
+        {"name":"t","trigger":{"type":"api"},
+         "steps":[{"id":"a","type":"wait","duration":"PT1H","next":"b"},{"id":"b","type":"exit"}],
+         "layout":{"a":{"x":120,"y":-40.5},"b":{"x":1e3,"y":0}}}
+        """;
+
+    [Fact]
+    public void Layout_is_parsed_into_positions_per_step()
+    {
+        var d = Parse(LaidOut);
+        Assert.Equal(2, d.Layout.Count);
+        Assert.Equal(new StepPosition(120, -40.5), d.Layout["a"]);
+        Assert.Equal(new StepPosition(1000, 0), d.Layout["b"]);
+        Assert.Empty(Parse(WithSteps("""{"id":"a","type":"exit"}""")).Layout);
+        // A partial layout is fine (the console lays out the rest), and so is an empty one.
+        Assert.Equal(["a"], Parse(WithSteps("""{"id":"a","type":"exit"},{"id":"b","type":"exit"}""", "\"layout\":{\"a\":{\"x\":1,\"y\":2}},")).Layout.Keys);
+        Assert.Empty(Parse(WithSteps("""{"id":"a","type":"exit"}""", "\"layout\":{},")).Layout);
+    }
+
+    [Fact]
+    public void Layout_survives_a_round_trip_through_the_stored_text()
+    {
+        // Versions are stored as the submitted text and parsed again when read: the layout comes back the same.
+        var first = Parse(LaidOut);
+        var again = Parse(System.Text.Json.JsonSerializer.Serialize(Json(LaidOut)));
+        Assert.Equal(first.Layout, again.Layout);
+        // The runtime ignores it: the steps are the same as without a layout.
+        var bare = Parse("""{"name":"t","trigger":{"type":"api"},"steps":[{"id":"a","type":"wait","duration":"PT1H","next":"b"},{"id":"b","type":"exit"}]}""");
+        Assert.Empty(bare.Layout);
+        Assert.Equal(bare.Steps, first.Steps);
+    }
+
+    [Fact]
+    public void Layout_key_that_is_not_a_step_is_an_error_naming_its_path()
+    {
+        var e = SingleError(WithSteps("""{"id":"a","type":"exit"}""", "\"layout\":{\"a\":{\"x\":1,\"y\":2},\"ghost\":{\"x\":1,\"y\":2}},"),
+            "$.layout.ghost", null, JourneyErrorCodes.UnknownStep);
+        Assert.Contains("'ghost'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\"layout\":[],", "$.layout", null, JourneyErrorCodes.InvalidValue)]
+    [InlineData("\"layout\":{\"a\":{\"x\":\"1\",\"y\":2}},", "$.layout.a.x", "a", JourneyErrorCodes.InvalidValue)]
+    [InlineData("\"layout\":{\"a\":{\"x\":1,\"y\":1e999}},", "$.layout.a.y", "a", JourneyErrorCodes.InvalidValue)]
+    [InlineData("\"layout\":{\"a\":{\"x\":1}},", "$.layout.a.y", "a", JourneyErrorCodes.MissingKey)]
+    [InlineData("\"layout\":{\"a\":{\"x\":1,\"y\":2,\"z\":3}},", "$.layout.a.z", "a", JourneyErrorCodes.UnknownKey)]
+    [InlineData("\"layout\":{\"a\":[1,2]},", "$.layout.a", "a", JourneyErrorCodes.InvalidValue)]
+    public void Layout_positions_are_finite_x_y_numbers(string layout, string path, string? step, string code) =>
+        SingleError(WithSteps("""{"id":"a","type":"exit"}""", layout), path, step, code);
 }
