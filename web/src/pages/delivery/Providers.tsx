@@ -53,6 +53,7 @@ const L = {
     rawJson: "JSON",
     secretStored: "stored — type to replace",
     secretHint: "Write-only: never shown again.",
+    secretShort: "secret, write-only",
     requiredField: "required",
     defaultIs: "default {v}",
     jsonBad: "{k}: not valid JSON ({m})",
@@ -114,6 +115,7 @@ const L = {
     rawJson: "JSON",
     secretStored: "已保存，输入新值以替换",
     secretHint: "只写字段：保存后不再显示。",
+    secretShort: "密钥，只写",
     requiredField: "必填",
     defaultIs: "默认 {v}",
     jsonBad: "{k}：JSON 格式错误（{m}）",
@@ -379,7 +381,20 @@ function ProviderForm({
 
   const switchMode = (m: "form" | "json") => {
     setLocalError(null);
-    if (m === "json") setJsonText(JSON.stringify(config, null, 2));
+    if (m === "json") {
+      const merged: Record<string, unknown> = { ...config };
+      for (const [k, text] of Object.entries(jsonDrafts)) {
+        if (!text.trim()) delete merged[k];
+        else
+          try {
+            merged[k] = JSON.parse(text);
+          } catch {
+            merged[k] = text;
+          }
+      }
+      setJsonDrafts({});
+      setJsonText(JSON.stringify(merged, null, 2));
+    }
     else {
       try {
         const v = JSON.parse(jsonText || "{}");
@@ -582,7 +597,12 @@ function ProviderForm({
         <span className="field-label">
           <span className="mono">{f.key}</span>
           {hint && <span className="field-hint"> · {hint}</span>}
-          {secret && <span className="field-hint"> · 🔒 {t("secretHint")}</span>}
+          {secret && (
+            <span className="field-hint" title={t("secretHint")}>
+              {" "}
+              · {t("secretShort")}
+            </span>
+          )}
         </span>
         {input}
         {errs.map((m, i) => (

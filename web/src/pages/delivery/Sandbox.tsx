@@ -147,7 +147,7 @@ export function Sandbox() {
                 <Badge>{m.category}</Badge>
               </div>
               {m.content ? (
-                <ContentView channel={m.channel ?? String(m.content.channel ?? "")} content={m.content} htmlHeight={240} />
+                <ContentView channel={m.channel ?? String(m.content.channel ?? "")} content={m.content} htmlHeight={200} />
               ) : (
                 <p className="muted">{t("noContent")}</p>
               )}

@@ -53,7 +53,17 @@ function str(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
-export function ContentView({ channel, content, htmlHeight = 320 }: { channel: string; content: Content; htmlHeight?: number }) {
+export function ContentView({
+  channel,
+  content,
+  htmlHeight = 320,
+  hideSmsMeta = false,
+}: {
+  channel: string;
+  content: Content;
+  htmlHeight?: number;
+  hideSmsMeta?: boolean;
+}) {
   const t = useT(L);
   const kv = (label: string, value: unknown, mono = false) =>
     str(value) ? (
@@ -102,7 +112,7 @@ export function ContentView({ channel, content, htmlHeight = 320 }: { channel: s
       return (
         <div className="cv cv-sms">
           <div className="cv-bubble">{str(content.text) || <span className="muted">{t("emptyValue")}</span>}</div>
-          {content.segments !== undefined && (
+          {content.segments !== undefined && !hideSmsMeta && (
             <div className="muted cv-meta">
               {t("encoding")}: {str(content.encoding)} · {t("segments")}: {str(content.segments)}
             </div>

@@ -311,7 +311,7 @@ function Editor({ id, loaded, reload, t }: { id: string; loaded: Loaded; reload:
               {t("back")} /
             </a>
             <span>{def.name || id}</span>
-            <span className="mono muted tpl-id">{id}</span>
+            {def.name && def.name !== id && <span className="mono muted tpl-id">{id}</span>}
           </span>
         }
         subtitle={
@@ -869,7 +869,8 @@ function Versions({
                       <span className="muted">{t("notApproved")}</span>
                     )}
                   </td>
-                  <td className="row">
+                  <td>
+                    <div className="row tpl-version-actions">
                     {!v.approvedAt && (
                       <button className="btn small" onClick={() => approve(v.version)} data-testid="approve">
                         {t("approve")}
@@ -878,6 +879,7 @@ function Versions({
                     <button className="btn small ghost" onClick={() => onLoad(v)} data-testid="template-version-load">
                       {t("view")}
                     </button>
+                    </div>
                   </td>
                 </tr>
               ))}

@@ -37,6 +37,8 @@ const L = {
     segmentsCount: "{n} SMS",
     smsLong: "Long messages are billed per segment.",
     pickChannel: "Add a channel to preview it.",
+    sevError: "error",
+    sevWarning: "warning",
   },
   zh: {
     title: "预览",
@@ -65,6 +67,8 @@ const L = {
     segmentsCount: "{n} 条短信",
     smsLong: "长短信按拆分后的条数计费。",
     pickChannel: "添加渠道后即可预览。",
+    sevError: "错误",
+    sevWarning: "警告",
   },
 };
 
@@ -237,7 +241,7 @@ export function TemplatePreviewPanel({
           )}
           {preview.channel === "sms" && (preview.smsSegments ?? 0) > 1 && <p className="muted">{t("smsLong")}</p>}
           {preview.content ? (
-            <ContentView channel={preview.channel} content={preview.content} />
+            <ContentView channel={preview.channel} content={preview.content} hideSmsMeta />
           ) : (
             <p className="muted">{t("noContent")}</p>
           )}
@@ -250,7 +254,7 @@ export function TemplatePreviewPanel({
             <ul className="tpl-problems" data-testid="preview-problems">
               {preview.problems.map((p, i) => (
                 <li key={i} data-testid="preview-problem">
-                  <Badge tone={p.severity === "error" ? "bad" : "warn"}>{p.severity}</Badge>{" "}
+                  <Badge tone={p.severity === "error" ? "bad" : "warn"}>{p.severity === "error" ? t("sevError") : p.severity === "warning" ? t("sevWarning") : p.severity}</Badge>{" "}
                   <span className="mono">{p.field}</span>
                   {p.variable && (
                     <>
