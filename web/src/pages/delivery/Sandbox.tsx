@@ -23,6 +23,19 @@ const L = {
     older: "Load older",
     noContent: "No rendered content was kept for this message.",
     reason: "Reason",
+    s_queued: "queued",
+    s_collecting: "collecting (digest)",
+    s_merged: "merged",
+    s_deferred: "deferred",
+    s_sending: "sending",
+    s_sent: "sent",
+    s_delivered: "delivered",
+    s_failed: "failed",
+    s_bounced: "bounced",
+    s_dropped: "dropped",
+    s_retrying: "retrying",
+    s_fallback: "falling back",
+    s_expired: "expired",
   },
   zh: {
     intro: "没有配置服务商的渠道，消息会连同渲染后的内容进入这里。在配置服务商期间，消息不会被悄悄丢弃。",
@@ -39,6 +52,19 @@ const L = {
     older: "加载更早的消息",
     noContent: "此消息没有保留渲染内容。",
     reason: "原因",
+    s_queued: "排队中",
+    s_collecting: "汇总中",
+    s_merged: "已合并",
+    s_deferred: "已推迟",
+    s_sending: "发送中",
+    s_sent: "已发送",
+    s_delivered: "已送达",
+    s_failed: "失败",
+    s_bounced: "退信",
+    s_dropped: "未发送",
+    s_retrying: "重试中",
+    s_fallback: "切换渠道中",
+    s_expired: "已过期",
   },
 };
 
@@ -52,6 +78,10 @@ export function Sandbox() {
   const [olderNext, setOlderNext] = useState<string | null | undefined>(undefined);
   const [olderError, setOlderError] = useState<unknown>(null);
   const [at, setAt] = useState<string | null>(null);
+  const statusLabel = (s: string) => {
+    const key = `s_${s}` as keyof typeof L.en;
+    return key in L.en ? t(key) : s;
+  };
   const page = useAsync(
     async (signal) => {
       const r = await api.get<MessagePage>(`/api/v1/sandbox${qs({ channel, limit: 50 })}`, { signal });
@@ -121,7 +151,7 @@ export function Sandbox() {
               <header className="row">
                 <Badge tone="info">{channelLabel(m.channel ?? "")}</Badge>
                 <span className="mono">{m.id}</span>
-                <Badge tone={m.status === "delivered" || m.status === "sent" ? "ok" : m.status === "failed" ? "bad" : "muted"}>{m.status}</Badge>
+                <Badge tone={m.status === "delivered" || m.status === "sent" ? "ok" : m.status === "failed" ? "bad" : "muted"}>{statusLabel(m.status)}</Badge>
                 <span className="spacer" />
                 <span className="muted">{f.dateTime(m.createdAt)}</span>
               </header>

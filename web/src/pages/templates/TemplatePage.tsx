@@ -20,6 +20,7 @@ import {
 } from "./model";
 import { useChannelLabel, useFieldLabel } from "./strings";
 import { TemplatePreviewPanel } from "./TemplatePreview";
+import { measureSms } from "./sms";
 
 const L = {
   en: {
@@ -73,7 +74,7 @@ const L = {
     approveForbidden: "You cannot approve a version you saved yourself: another admin key must approve it.",
     notApproved: "not approved",
     live: "sent",
-    view: "Load into editor",
+    view: "Load",
     confirmDelete: "Delete template {id}?",
     confirmDeleteHint: "Every version is deleted. Journeys and sends that use this template will fail until one with the same ID exists again.",
     confirmDeleteBtn: "Delete template",
@@ -82,6 +83,7 @@ const L = {
     jsonBad: "Not valid JSON: {m}",
     apply: "Apply",
     approvalsOn: "Template approvals are on: only an approved version is sent.",
+    smsEstimate: "As written: {len} characters · {enc} · {n} SMS. Variables change the final length — the preview shows the exact count.",
   },
   zh: {
     back: "消息模板",
@@ -134,7 +136,7 @@ const L = {
     approveForbidden: "不能审批自己保存的版本，需要由另一个管理员密钥审批。",
     notApproved: "未审批",
     live: "发送中",
-    view: "载入编辑器",
+    view: "载入",
     confirmDelete: "删除模板 {id}？",
     confirmDeleteHint: "所有版本都会被删除。使用该模板的旅程和发送请求将失败，直到重新创建同 ID 的模板。",
     confirmDeleteBtn: "删除模板",
@@ -143,6 +145,7 @@ const L = {
     jsonBad: "JSON 格式错误：{m}",
     apply: "应用",
     approvalsOn: "已开启模板审批：只有审批通过的版本会被发送。",
+    smsEstimate: "按当前文本：{len} 个字符 · {enc} · {n} 条短信。变量替换后长度会变化，准确条数以预览为准。",
   },
 };
 
@@ -641,8 +644,18 @@ function ChannelField({
         {hint && <span className="field-hint tpl-inline-hint"> · {hint}</span>}
       </span>
       {input}
+      {channel === "sms" && spec.path === "text" && <SmsEstimate text={String(value ?? "")} t={t} />}
       <FieldErrors messages={errors} />
     </div>
+  );
+}
+
+function SmsEstimate({ text, t }: { text: string; t: ReturnType<typeof useT<typeof L.en>> }) {
+  const m = measureSms(text);
+  return (
+    <span className="field-hint" data-testid="sms-estimate" data-segments={m.segments}>
+      {t("smsEstimate", { len: m.length, enc: m.encoding, n: m.segments })}
+    </span>
   );
 }
 

@@ -28,6 +28,8 @@ const L = {
     create: "Create",
     cancel: "Cancel",
     notApproved: "not approved",
+    search: "Search by ID or name",
+    noMatch: "No template matches “{q}”.",
   },
   zh: {
     title: "消息模板",
@@ -50,6 +52,8 @@ const L = {
     create: "创建",
     cancel: "取消",
     notApproved: "未审批",
+    search: "按 ID 或名称搜索",
+    noMatch: "没有匹配“{q}”的模板。",
   },
 };
 
@@ -60,6 +64,7 @@ export function TemplatesPage() {
   const f = useFormat();
   const channelLabel = useChannelLabel();
   const [creating, setCreating] = useState(false);
+  const [search, setSearch] = useState("");
   const list = useAsync(async (signal) => {
     const templates = await api.get<TemplateView[]>("/api/v1/templates", { signal });
     // The list has no definitions: read each template for its name and channels.
@@ -69,15 +74,23 @@ export function TemplatesPage() {
     return full.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   }, []);
 
+  const q = search.trim().toLowerCase();
+  const shown = (list.data ?? []).filter((x) => !q || x.id.toLowerCase().includes(q) || (x.definition?.name ?? "").toLowerCase().includes(q));
+
   return (
     <div className="tpl-page">
       <PageHeader
         title={t("title")}
         subtitle={t("subtitle")}
         actions={
-          <button className="btn primary" onClick={() => setCreating(true)} data-testid="new-template">
-            {t("newTemplate")}
-          </button>
+          <>
+            {list.data && list.data.length > 0 && (
+              <input value={search} onChange={(e) => setSearch(e.target.value)} placeholder={t("search")} data-testid="template-search" />
+            )}
+            <button className="btn primary" onClick={() => setCreating(true)} data-testid="new-template">
+              {t("newTemplate")}
+            </button>
+          </>
         }
       />
       {list.error ? <ErrorBox error={list.error} onRetry={list.reload} /> : null}
@@ -93,6 +106,8 @@ export function TemplatesPage() {
             </button>
           }
         />
+      ) : list.data && shown.length === 0 ? (
+        <p className="muted">{t("noMatch", { q: search })}</p>
       ) : list.data ? (
         <div className="table-wrap">
           <table>
@@ -108,7 +123,7 @@ export function TemplatesPage() {
               </tr>
             </thead>
             <tbody>
-              {list.data.map((tpl) => (
+              {shown.map((tpl) => (
                 <tr
                   key={tpl.id}
                   className="clickable"
