@@ -148,16 +148,17 @@ type T = ReturnType<typeof useT<typeof L.en>>;
 
 export function AuditPage() {
   const t = useT(L);
+  const [changed, setChanged] = useState(0);
   return (
     <div className="au-page">
       <PageHeader title={t("title")} subtitle={t("subtitle")} />
-      <Approvals t={t} />
-      <AuditLog t={t} />
+      <Approvals t={t} onChanged={() => setChanged((n) => n + 1)} />
+      <AuditLog t={t} changed={changed} />
     </div>
   );
 }
 
-function Approvals({ t }: { t: T }) {
+function Approvals({ t, onChanged }: { t: T; onChanged: () => void }) {
   const f = useFormat();
   const [notice, setNotice] = useState<string | null>(null);
   const [actionError, setActionError] = useState<{ key: string; error: unknown } | null>(null);
@@ -213,6 +214,7 @@ function Approvals({ t }: { t: T }) {
       else await api.post(`/api/v1/templates/${encodeURIComponent(a.id)}/versions/${a.version}/approve`);
       setNotice(t("approved", { what: label(a) }));
       data.reload();
+      onChanged();
     } catch (e) {
       setActionError({ key: key(a), error: e });
     }
@@ -293,6 +295,7 @@ function Approvals({ t }: { t: T }) {
             setNotice(t("rejected", { what: label(rejecting) }));
             setRejecting(null);
             data.reload();
+            onChanged();
           }}
           t={t}
         />
@@ -349,7 +352,7 @@ function RejectModal({ what, onClose, onReject, t }: { what: string; onClose: ()
 
 const PAGE = 500;
 
-function AuditLog({ t }: { t: T }) {
+function AuditLog({ t, changed }: { t: T; changed: number }) {
   const f = useFormat();
   const [entries, setEntries] = useState<AuditEntry[]>([]);
   const [done, setDone] = useState(false);
@@ -384,6 +387,10 @@ function AuditLog({ t }: { t: T }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   useInterval(() => void pull(), done ? 5000 : null);
+  useEffect(() => {
+    if (changed > 0) void pull();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [changed]);
 
   const q = filter.trim().toLowerCase();
   const shown = [...entries]
