@@ -20,6 +20,8 @@ const L = {
     copied: "Copied",
     edit: "Edit",
     delete: "Delete",
+    enable: "Enable",
+    disable: "Disable",
     noProvider: "No provider: {c} messages go to the sandbox outbox.",
     emptyTitle: "No providers configured",
     emptyHint: "Until you add one, every message lands in the sandbox outbox, where you can read it. Add an SMTP server for e-mail, an SMS gateway, push credentials…",
@@ -82,6 +84,8 @@ const L = {
     copied: "已复制",
     edit: "编辑",
     delete: "删除",
+    enable: "启用",
+    disable: "停用",
     noProvider: "未配置服务商：{c}消息将进入沙箱发件箱。",
     emptyTitle: "还没有配置服务商",
     emptyHint: "在添加服务商之前，所有消息都会进入沙箱发件箱供查看。可以添加邮件 SMTP 服务器、短信网关、推送凭证等。",
@@ -153,6 +157,20 @@ export function Providers() {
     }
   };
 
+  // Enable / disable keeps everything else; secrets are left out, so the stored ones stay.
+  const toggle = async (p: ProviderView) => {
+    setDeleteError(null);
+    try {
+      const config = Object.fromEntries(Object.entries(p.config).filter(([, v]) => v !== SECRET_MASK));
+      const body: Record<string, unknown> = { channel: p.channel, kind: p.kind, priority: p.priority, enabled: !p.enabled, config, ratePerSecond: p.ratePerSecond };
+      if (p.maxConcurrency !== null) body.maxConcurrency = p.maxConcurrency;
+      await api.put(`/api/v1/providers/${encodeURIComponent(p.id)}`, body);
+      list.reload();
+    } catch (e) {
+      setDeleteError(e);
+    }
+  };
+
   const byChannel = new Map<string, ProviderView[]>();
   for (const p of list.data ?? []) byChannel.set(p.channel, [...(byChannel.get(p.channel) ?? []), p]);
 
@@ -166,6 +184,7 @@ export function Providers() {
         </button>
       </div>
       {list.error ? <ErrorBox error={list.error} onRetry={list.reload} /> : null}
+      {deleteError && !deleting ? <ErrorBox error={deleteError} /> : null}
       {!list.data ? (
         list.error ? null : <Loading />
       ) : list.data.length === 0 ? (
@@ -199,7 +218,7 @@ export function Providers() {
                     </thead>
                     <tbody>
                       {providers.map((p) => (
-                        <ProviderRow key={p.id} p={p} onEdit={() => setEditing(p)} onDelete={() => setDeleting(p)} t={t} />
+                        <ProviderRow key={p.id} p={p} onEdit={() => setEditing(p)} onDelete={() => (setDeleteError(null), setDeleting(p))} onToggle={() => toggle(p)} t={t} />
                       ))}
                     </tbody>
                   </table>
@@ -253,7 +272,7 @@ export function Providers() {
   );
 }
 
-function ProviderRow({ p, onEdit, onDelete, t }: { p: ProviderView; onEdit: () => void; onDelete: () => void; t: T }) {
+function ProviderRow({ p, onEdit, onDelete, onToggle, t }: { p: ProviderView; onEdit: () => void; onDelete: () => void; onToggle: () => void; t: T }) {
   const f = useFormat();
   const [copied, setCopied] = useState(false);
   const h = p.health;
@@ -304,6 +323,9 @@ function ProviderRow({ p, onEdit, onDelete, t }: { p: ProviderView; onEdit: () =
       </td>
       <td>
         <div className="row dl-actions">
+          <button className="btn small" onClick={onToggle} data-testid="provider-toggle">
+            {p.enabled ? t("disable") : t("enable")}
+          </button>
           <button className="btn small" onClick={onEdit} data-testid="provider-edit">
             {t("edit")}
           </button>

@@ -83,6 +83,19 @@ const L = {
     jsonBad: "Not valid JSON: {m}",
     apply: "Apply",
     approvalsOn: "Template approvals are on: only an approved version is sent.",
+    insertVariable: "Insert variable",
+    vFirstName: "first name",
+    vFirstNameDefault: "first name, or a fallback",
+    vEmail: "e-mail address",
+    vPhone: "phone number",
+    vUserId: "user ID",
+    vEvent: "a property of the triggering event (type its name)",
+    vDate: "a date from the event, in the person's zone",
+    vCurrency: "an amount with currency",
+    vUnsubscribe: "one-click unsubscribe link",
+    vPreferences: "subscription preferences page",
+    vIf: "only for some people",
+    leave: "This template has unsaved changes. Leave and discard them?",
     smsEstimate: "As written: {len} characters · {enc} · {n} SMS. Variables change the final length — the preview shows the exact count.",
   },
   zh: {
@@ -145,6 +158,19 @@ const L = {
     jsonBad: "JSON 格式错误：{m}",
     apply: "应用",
     approvalsOn: "已开启模板审批：只有审批通过的版本会被发送。",
+    insertVariable: "插入变量",
+    vFirstName: "名字",
+    vFirstNameDefault: "名字（无值时使用默认称呼）",
+    vEmail: "邮箱地址",
+    vPhone: "手机号",
+    vUserId: "用户 ID",
+    vEvent: "触发事件的属性（补全属性名）",
+    vDate: "事件中的时间（按用户时区）",
+    vCurrency: "带币种的金额",
+    vUnsubscribe: "一键退订链接",
+    vPreferences: "订阅偏好设置页",
+    vIf: "仅对部分用户显示",
+    leave: "模板有未保存的修改，确定离开并放弃这些修改吗？",
     smsEstimate: "按当前文本：{len} 个字符 · {enc} · {n} 条短信。变量替换后长度会变化，准确条数以预览为准。",
   },
 };
@@ -225,6 +251,8 @@ function Editor({ id, loaded, reload, t }: { id: string; loaded: Loaded; reload:
   const [deleting, setDeleting] = useState(false);
   const [editingJson, setEditingJson] = useState(false);
   const [versionsTick, setVersionsTick] = useState(0);
+  // The text field last focused, so "Insert variable" puts the variable at its cursor.
+  const focused = useRef<{ path: string; el: HTMLInputElement | HTMLTextAreaElement } | null>(null);
   const dirty = JSON.stringify(def) !== savedJson;
   const errors = useMemo(() => groupErrors(saveError), [saveError]);
 
@@ -234,13 +262,28 @@ function Editor({ id, loaded, reload, t }: { id: string; loaded: Loaded; reload:
     if (!chs.includes(channel)) setChannel(chs[0] ?? "");
   }, [def, locale, channel]);
 
-  // Warn before leaving with unsaved changes (reload / close tab).
+  // Warn before leaving with unsaved changes: reload / close tab, and in-app links (caught before the router's handler).
+  const leaveText = t("leave");
   useEffect(() => {
     if (!dirty) return;
     const h = (e: BeforeUnloadEvent) => e.preventDefault();
+    const click = (e: MouseEvent) => {
+      const a = (e.target as Element | null)?.closest?.("a[href]") as HTMLAnchorElement | null;
+      if (!a || a.target || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+      const url = new URL(a.href, location.href);
+      if (url.origin !== location.origin || url.pathname === location.pathname) return;
+      if (!window.confirm(leaveText)) {
+        e.preventDefault();
+        e.stopPropagation();
+      }
+    };
     window.addEventListener("beforeunload", h);
-    return () => window.removeEventListener("beforeunload", h);
-  }, [dirty]);
+    document.addEventListener("click", click, true);
+    return () => {
+      window.removeEventListener("beforeunload", h);
+      document.removeEventListener("click", click, true);
+    };
+  }, [dirty, leaveText]);
 
   const update = (fn: (d: TemplateDefinition) => TemplateDefinition) => {
     setDef((d) => fn(d));
@@ -468,9 +511,33 @@ function Editor({ id, loaded, reload, t }: { id: string; loaded: Loaded; reload:
                     value={getPath(content, spec.path)}
                     errors={errors.byField.get(`${locale}|${channel}|${spec.path}`)}
                     onChange={(v) => setContent(locale, channel, setPath(content, spec.path, v))}
+                    onFocus={(el) => (focused.current = { path: spec.path, el })}
                     t={t}
                   />
                 ))}
+                <VariablePicker
+                  t={t}
+                  onInsert={(token) => {
+                    const f = focused.current;
+                    const fields = CHANNEL_FIELDS[channel as Channel] ?? [];
+                    const spec = (f && fields.find((x) => x.path === f.path && x.kind !== "map" && x.kind !== "number" && !x.literal)) ??
+                      fields.find((x) => x.kind === "text" || x.kind === "html" || x.kind === "line");
+                    if (!spec) return;
+                    const current = String(getPath(content, spec.path) ?? "");
+                    const el = f && f.path === spec.path && document.body.contains(f.el) ? f.el : null;
+                    const start = el?.selectionStart ?? current.length;
+                    const end = el?.selectionEnd ?? current.length;
+                    const next = current.slice(0, start) + token + current.slice(end);
+                    setContent(locale, channel, setPath(content, spec.path, next));
+                    // "{{event.}}" leaves the caret before "}}" to type the property's name.
+                    const caret = start + (token.endsWith(".}}") ? token.length - 2 : token.length);
+                    if (el)
+                      requestAnimationFrame(() => {
+                        el.focus();
+                        el.setSelectionRange(caret, caret);
+                      });
+                  }}
+                />
                 <FieldErrors messages={errors.byField.get(`${locale}|${channel}|`)} />
                 <div className="row">
                   <span className="spacer" />
@@ -557,6 +624,62 @@ function Editor({ id, loaded, reload, t }: { id: string; loaded: Loaded; reload:
   );
 }
 
+const VARIABLES: { token: string; key: string }[] = [
+  { token: "{{profile.first_name}}", key: "vFirstName" },
+  { token: '{{default profile.first_name "there"}}', key: "vFirstNameDefault" },
+  { token: "{{profile.email}}", key: "vEmail" },
+  { token: "{{profile.phone}}", key: "vPhone" },
+  { token: "{{profile.user_id}}", key: "vUserId" },
+  { token: "{{event.}}", key: "vEvent" },
+  { token: '{{formatDate event.at "short"}}', key: "vDate" },
+  { token: '{{formatCurrency event.total "CNY"}}', key: "vCurrency" },
+  { token: "{{message.unsubscribe_url}}", key: "vUnsubscribe" },
+  { token: "{{message.preferences_url}}", key: "vPreferences" },
+  { token: "{{#if profile.vip}}…{{else}}…{{/if}}", key: "vIf" },
+];
+
+function VariablePicker({ onInsert, t }: { onInsert: (token: string) => void; t: ReturnType<typeof useT<typeof L.en>> }) {
+  const [open, setOpen] = useState(false);
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const close = (e: MouseEvent) => !box.current?.contains(e.target as Node) && setOpen(false);
+    const esc = (e: KeyboardEvent) => e.key === "Escape" && setOpen(false);
+    document.addEventListener("mousedown", close);
+    document.addEventListener("keydown", esc);
+    return () => {
+      document.removeEventListener("mousedown", close);
+      document.removeEventListener("keydown", esc);
+    };
+  }, [open]);
+  return (
+    <div className="tpl-vars" ref={box}>
+      <button className="btn small" onClick={() => setOpen(!open)} data-testid="template-insert-variable" aria-expanded={open}>
+        {"{{ }}"} {t("insertVariable")}
+      </button>
+      {open && (
+        <div className="tpl-vars-list" role="menu">
+          {VARIABLES.map((v) => (
+            <button
+              key={v.token}
+              role="menuitem"
+              className="tpl-var"
+              onMouseDown={(e) => e.preventDefault()}
+              onClick={() => {
+                onInsert(v.token);
+                setOpen(false);
+              }}
+            >
+              <code>{v.token}</code>
+              <span className="muted">{t(v.key as "vEmail")}</span>
+            </button>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
 function FieldErrors({ messages }: { messages?: string[] }) {
   if (!messages || messages.length === 0) return null;
   return (
@@ -593,6 +716,7 @@ function ChannelField({
   value,
   errors,
   onChange,
+  onFocus,
   t,
 }: {
   channel: string;
@@ -601,6 +725,7 @@ function ChannelField({
   value: unknown;
   errors?: string[];
   onChange: (v: unknown) => void;
+  onFocus: (el: HTMLInputElement | HTMLTextAreaElement) => void;
   t: ReturnType<typeof useT<typeof L.en>>;
 }) {
   const testId = `template-field-${channel}-${spec.path.replace(/\./g, "-")}`;
@@ -608,7 +733,15 @@ function ChannelField({
   let input: React.ReactNode;
   switch (spec.kind) {
     case "line":
-      input = <input value={String(value ?? "")} onChange={(e) => onChange(e.target.value)} data-testid={testId} className={errors ? "invalid" : ""} />;
+      input = (
+        <input
+          value={String(value ?? "")}
+          onChange={(e) => onChange(e.target.value)}
+          onFocus={(e) => onFocus(e.currentTarget)}
+          data-testid={testId}
+          className={errors ? "invalid" : ""}
+        />
+      );
       break;
     case "number":
       input = (
@@ -632,6 +765,7 @@ function ChannelField({
           rows={spec.kind === "html" ? 12 : spec.kind === "json" ? 8 : 4}
           value={String(value ?? "")}
           onChange={(e) => onChange(e.target.value)}
+          onFocus={(e) => onFocus(e.currentTarget)}
           data-testid={testId}
           spellCheck={spec.kind === "text"}
         />
