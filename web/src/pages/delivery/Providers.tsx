@@ -44,6 +44,8 @@ const L = {
     openUntil: "skipped until {at}",
     newTitle: "Add provider",
     editTitle: "Edit provider {id}",
+    idTaken: "A provider with this ID exists already: edit it in the list instead.",
+    idBad: "Use letters, digits, '-' and '_' only.",
     idHint: "Letters, digits, '-' and '_', e.g. smtp-main. It cannot be changed later.",
     channel: "Channel",
     priorityHint: "0–1000, lower is tried first.",
@@ -108,6 +110,8 @@ const L = {
     openUntil: "{at} 前跳过",
     newTitle: "添加服务商",
     editTitle: "编辑服务商 {id}",
+    idTaken: "已存在使用此 ID 的服务商，请在列表中编辑它。",
+    idBad: "只能使用字母、数字、“-”和“_”。",
     idHint: "仅限字母、数字、“-”和“_”，例如 smtp-main，创建后不可修改。",
     channel: "渠道",
     priorityHint: "0–1000，数字越小越优先。",
@@ -642,6 +646,8 @@ function ProviderForm({
         <div className="grid cols-3">
           <Field label={t("id")} hint={existing ? undefined : t("idHint")}>
             <input value={id} disabled={!!existing} onChange={(e) => setId(e.target.value.trim())} placeholder="smtp-main" data-testid="provider-id" />
+            {!existing && id && ids.includes(id) && <span className="tpl-field-error">{t("idTaken")}</span>}
+            {!existing && id && !ID_RE.test(id) && <span className="tpl-field-error">{t("idBad")}</span>}
           </Field>
           <Field label={t("channel")}>
             <select

@@ -7,6 +7,7 @@ import {
   CHANNEL_FIELDS,
   CHANNELS,
   LOCALE_RE,
+  channelsOf,
   emptyContent,
   getPath,
   pathParts,
@@ -75,6 +76,7 @@ const L = {
     notApproved: "not approved",
     live: "sent",
     view: "Load",
+    previewVersion: "Preview",
     confirmDelete: "Delete template {id}?",
     confirmDeleteHint: "Every version is deleted. Journeys and sends that use this template will fail until one with the same ID exists again.",
     confirmDeleteBtn: "Delete template",
@@ -150,6 +152,7 @@ const L = {
     notApproved: "未审批",
     live: "发送中",
     view: "载入",
+    previewVersion: "预览",
     confirmDelete: "删除模板 {id}？",
     confirmDeleteHint: "所有版本都会被删除。使用该模板的旅程和发送请求将失败，直到重新创建同 ID 的模板。",
     confirmDeleteBtn: "删除模板",
@@ -251,6 +254,7 @@ function Editor({ id, loaded, reload, t }: { id: string; loaded: Loaded; reload:
   const [deleting, setDeleting] = useState(false);
   const [editingJson, setEditingJson] = useState(false);
   const [versionsTick, setVersionsTick] = useState(0);
+  const [pinned, setPinned] = useState<TemplateVersionView | null>(null);
   // The text field last focused, so "Insert variable" puts the variable at its cursor.
   const focused = useRef<{ path: string; el: HTMLInputElement | HTMLTextAreaElement } | null>(null);
   const dirty = JSON.stringify(def) !== savedJson;
@@ -306,6 +310,7 @@ function Editor({ id, loaded, reload, t }: { id: string; loaded: Loaded; reload:
       const json = JSON.stringify(def);
       setSavedJson(json);
       setJustSaved(result.latestVersion);
+      setPinned(null);
       setVersionsTick((x) => x + 1);
     } catch (e) {
       setSaveError(e);
@@ -555,6 +560,7 @@ function Editor({ id, loaded, reload, t }: { id: string; loaded: Loaded; reload:
               tick={versionsTick}
               approvals={loaded.approvals}
               onLoad={(v) => update(() => v.definition)}
+              onPreview={(v) => setPinned(v.version === saved.latestVersion ? null : v)}
               onApproved={(v) => {
                 setSaved((s) => (s ? { ...s, approvedVersion: v } : s));
               }}
@@ -569,11 +575,13 @@ function Editor({ id, loaded, reload, t }: { id: string; loaded: Loaded; reload:
             id={id}
             savedVersion={saved?.latestVersion ?? null}
             dirty={dirty}
-            channels={Object.keys(Object.assign({}, ...Object.values(def.locales)))}
-            locales={Object.keys(def.locales)}
+            channels={channelsOf(pinned?.definition ?? def)}
+            locales={Object.keys((pinned?.definition ?? def).locales ?? {})}
             currentChannel={channel}
             onSave={save}
             saving={saving}
+            pinnedVersion={pinned?.version ?? null}
+            onUnpin={() => setPinned(null)}
           />
         </aside>
       </div>
@@ -945,6 +953,7 @@ function Versions({
   tick,
   approvals,
   onLoad,
+  onPreview,
   onApproved,
   t,
   f,
@@ -953,6 +962,7 @@ function Versions({
   tick: number;
   approvals: boolean;
   onLoad: (v: TemplateVersionView) => void;
+  onPreview: (version: TemplateVersionView) => void;
   onApproved: (version: number) => void;
   t: ReturnType<typeof useT<typeof L.en>>;
   f: ReturnType<typeof useFormat>;
@@ -1023,6 +1033,9 @@ function Versions({
                         {t("approve")}
                       </button>
                     )}
+                    <button className="btn small ghost" onClick={() => onPreview(v)} data-testid="template-version-preview">
+                      {t("previewVersion")}
+                    </button>
                     <button className="btn small ghost" onClick={() => onLoad(v)} data-testid="template-version-load">
                       {t("view")}
                     </button>

@@ -37,6 +37,8 @@ const L = {
     segmentsCount: "{n} SMS",
     smsLong: "Long messages are billed per segment.",
     pickChannel: "Add a channel to preview it.",
+    pinned: "Previewing v{n}.",
+    unpin: "Preview the latest (v{n})",
     sevError: "error",
     sevWarning: "warning",
   },
@@ -67,6 +69,8 @@ const L = {
     segmentsCount: "{n} 条短信",
     smsLong: "长短信按拆分后的条数计费。",
     pickChannel: "添加渠道后即可预览。",
+    pinned: "正在预览 v{n}。",
+    unpin: "预览最新版本（v{n}）",
     sevError: "错误",
     sevWarning: "警告",
   },
@@ -81,8 +85,12 @@ export function TemplatePreviewPanel({
   currentChannel,
   onSave,
   saving,
+  pinnedVersion,
+  onUnpin,
 }: {
   id: string;
+  pinnedVersion: number | null;
+  onUnpin: () => void;
   savedVersion: number | null;
   dirty: boolean;
   channels: string[];
@@ -113,8 +121,9 @@ export function TemplatePreviewPanel({
   }
   const eventKey = event ? JSON.stringify(event) : "";
 
+  const version = pinnedVersion ?? savedVersion;
   useEffect(() => {
-    if (savedVersion === null || !channel || eventError) return;
+    if (version === null || !channel || eventError) return;
     const controller = new AbortController();
     const timer = setTimeout(() => {
       setResult((r) => ({ ...r, loading: true }));
@@ -123,7 +132,7 @@ export function TemplatePreviewPanel({
           `/api/v1/templates/${encodeURIComponent(id)}/preview`,
           {
             userId: userId.trim() || undefined,
-            version: savedVersion,
+            version,
             channel,
             locale: locale || undefined,
             event: eventKey ? JSON.parse(eventKey) : undefined,
@@ -139,9 +148,10 @@ export function TemplatePreviewPanel({
       clearTimeout(timer);
       controller.abort();
     };
-  }, [id, savedVersion, channel, locale, userId, eventKey, eventError]);
+  }, [id, version, channel, locale, userId, eventKey, eventError]);
 
-  const preview = result.data?.channels.find((c) => c.channel === channel) ?? result.data?.channels[0];
+  // Only the answer for the channel asked (not a stale one while the next render is on its way).
+  const preview = result.data?.channels.find((c) => c.channel === channel);
 
   return (
     <section className="panel tpl-preview" data-testid="template-preview">
@@ -197,6 +207,13 @@ export function TemplatePreviewPanel({
           <p>{t("notSaved")}</p>
           <button className="btn primary" onClick={onSave} disabled={saving} data-testid="preview-save">
             {t("saveFirst")}
+          </button>
+        </div>
+      ) : pinnedVersion !== null ? (
+        <div className="tpl-note row" data-testid="preview-pinned">
+          <span>{t("pinned", { n: pinnedVersion })}</span>
+          <button className="btn small" onClick={onUnpin}>
+            {t("unpin", { n: savedVersion ?? 0 })}
           </button>
         </div>
       ) : dirty ? (
