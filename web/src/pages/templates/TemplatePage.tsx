@@ -520,31 +520,31 @@ function Editor({ id, loaded, reload, t }: { id: string; loaded: Loaded; reload:
                     t={t}
                   />
                 ))}
-                <VariablePicker
-                  t={t}
-                  onInsert={(token) => {
-                    const f = focused.current;
-                    const fields = CHANNEL_FIELDS[channel as Channel] ?? [];
-                    const spec = (f && fields.find((x) => x.path === f.path && x.kind !== "map" && x.kind !== "number" && !x.literal)) ??
-                      fields.find((x) => x.kind === "text" || x.kind === "html" || x.kind === "line");
-                    if (!spec) return;
-                    const current = String(getPath(content, spec.path) ?? "");
-                    const el = f && f.path === spec.path && document.body.contains(f.el) ? f.el : null;
-                    const start = el?.selectionStart ?? current.length;
-                    const end = el?.selectionEnd ?? current.length;
-                    const next = current.slice(0, start) + token + current.slice(end);
-                    setContent(locale, channel, setPath(content, spec.path, next));
-                    // "{{event.}}" leaves the caret before "}}" to type the property's name.
-                    const caret = start + (token.endsWith(".}}") ? token.length - 2 : token.length);
-                    if (el)
-                      requestAnimationFrame(() => {
-                        el.focus();
-                        el.setSelectionRange(caret, caret);
-                      });
-                  }}
-                />
                 <FieldErrors messages={errors.byField.get(`${locale}|${channel}|`)} />
-                <div className="row">
+                <div className="row tpl-channel-foot">
+                  <VariablePicker
+                    t={t}
+                    onInsert={(token) => {
+                      const f = focused.current;
+                      const fields = CHANNEL_FIELDS[channel as Channel] ?? [];
+                      const spec = (f && fields.find((x) => x.path === f.path && x.kind !== "map" && x.kind !== "number" && !x.literal)) ??
+                        fields.find((x) => x.kind === "text" || x.kind === "html" || x.kind === "line");
+                      if (!spec) return;
+                      const current = String(getPath(content, spec.path) ?? "");
+                      const el = f && f.path === spec.path && document.body.contains(f.el) ? f.el : null;
+                      const start = el?.selectionStart ?? current.length;
+                      const end = el?.selectionEnd ?? current.length;
+                      const next = current.slice(0, start) + token + current.slice(end);
+                      setContent(locale, channel, setPath(content, spec.path, next));
+                      // "{{event.}}" leaves the caret before "}}" to type the property's name.
+                      const caret = start + (token.endsWith(".}}") ? token.length - 2 : token.length);
+                      if (el)
+                        requestAnimationFrame(() => {
+                          el.focus();
+                          el.setSelectionRange(caret, caret);
+                        });
+                    }}
+                  />
                   <span className="spacer" />
                   <button className="btn small danger" onClick={() => removeChannel(channel)} data-testid="template-remove-channel">
                     {t("removeChannel", { c: channelLabel(channel), l: locale })}
