@@ -147,7 +147,7 @@ export function Sandbox() {
       ) : (
         <div className="dl-outbox">
           {messages.map((m) => (
-            <article key={m.id} className="panel dl-message" data-testid="sandbox-message" data-message-id={m.id} data-channel={m.channel ?? ""}>
+            <article key={m.id} className="panel dl-message" data-testid="sandbox-message" data-message-id={m.id} data-channel={m.channel ?? ""} data-template={m.template ?? ""} data-user={m.userId ?? ""}>
               <header className="row">
                 <Badge tone="info">{channelLabel(m.channel ?? "")}</Badge>
                 <span className="mono">{m.id}</span>
