@@ -1,21 +1,23 @@
-import { useEffect, useState, type ReactNode } from "react";
+import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
 import { api, ApiError, onUnauthorized, setCsrfToken, type Session } from "./api";
 import { setLang, useLang, useT } from "./i18n";
 import { linkProps, match, navigate, useLocation } from "./router";
 import { Loading } from "./ui";
 import { SignIn } from "./SignIn";
-import { Dashboard } from "./pages/dashboard/Dashboard";
-import { ProfilesPage } from "./pages/profiles/ProfilesPage";
-import { ProfilePage } from "./pages/profiles/ProfilePage";
-import { SegmentsPage } from "./pages/segments/SegmentsPage";
-import { SegmentPage } from "./pages/segments/SegmentPage";
-import { JourneysPage } from "./pages/journeys/JourneysPage";
-import { JourneyPage } from "./pages/journeys/JourneyPage";
-import { TemplatesPage } from "./pages/templates/TemplatesPage";
-import { TemplatePage } from "./pages/templates/TemplatePage";
-import { DeliveryPage } from "./pages/delivery/DeliveryPage";
-import { TasksPage } from "./pages/tasks/TasksPage";
-import { AuditPage } from "./pages/audit/AuditPage";
+
+// Pages load on demand: the canvas (React Flow) and the charts (ECharts) are fetched only where they are used.
+const Dashboard = lazy(() => import("./pages/dashboard/Dashboard").then((m) => ({ default: m.Dashboard })));
+const ProfilesPage = lazy(() => import("./pages/profiles/ProfilesPage").then((m) => ({ default: m.ProfilesPage })));
+const ProfilePage = lazy(() => import("./pages/profiles/ProfilePage").then((m) => ({ default: m.ProfilePage })));
+const SegmentsPage = lazy(() => import("./pages/segments/SegmentsPage").then((m) => ({ default: m.SegmentsPage })));
+const SegmentPage = lazy(() => import("./pages/segments/SegmentPage").then((m) => ({ default: m.SegmentPage })));
+const JourneysPage = lazy(() => import("./pages/journeys/JourneysPage").then((m) => ({ default: m.JourneysPage })));
+const JourneyPage = lazy(() => import("./pages/journeys/JourneyPage").then((m) => ({ default: m.JourneyPage })));
+const TemplatesPage = lazy(() => import("./pages/templates/TemplatesPage").then((m) => ({ default: m.TemplatesPage })));
+const TemplatePage = lazy(() => import("./pages/templates/TemplatePage").then((m) => ({ default: m.TemplatePage })));
+const DeliveryPage = lazy(() => import("./pages/delivery/DeliveryPage").then((m) => ({ default: m.DeliveryPage })));
+const TasksPage = lazy(() => import("./pages/tasks/TasksPage").then((m) => ({ default: m.TasksPage })));
+const AuditPage = lazy(() => import("./pages/audit/AuditPage").then((m) => ({ default: m.AuditPage })));
 
 const L = {
   en: {
@@ -167,7 +169,8 @@ function Shell({ session, onSignedOut }: { session: Session; onSignedOut: () => 
         </div>
       </nav>
       <main className="content" key={path}>
-        {page ?? (
+        <Suspense fallback={<Loading />}>{page}</Suspense>
+        {page === null && (
           <div className="empty">
             <h3>{t("notFound")}</h3>
             <a {...linkProps("/")}>{t("backHome")}</a>
