@@ -58,8 +58,11 @@ public abstract class ManagementTests : ServerTestBase
     [Fact]
     public async Task Lookup_needs_exactly_one_valid_identity()
     {
-        Assert.Equal(HttpStatusCode.BadRequest, (await Server.Admin.GetAsync("/api/v1/profiles")).StatusCode);
+        // With no identity at all it is a search (the console's profile list), not a lookup.
+        Assert.Equal(HttpStatusCode.OK, (await Server.Admin.GetAsync("/api/v1/profiles")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Server.Admin.GetAsync("/api/v1/profiles?email=")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await Server.Admin.GetAsync("/api/v1/profiles?email=a%40b.c&phone=1")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Server.Admin.GetAsync("/api/v1/profiles?email=a%40b.c&q=a")).StatusCode);
         var badPhone = await Server.Admin.GetAsync("/api/v1/profiles?phone=abc");
         Assert.Equal(HttpStatusCode.BadRequest, badPhone.StatusCode);
         Assert.Contains("phone", await badPhone.Content.ReadAsStringAsync(), StringComparison.Ordinal);

@@ -31,6 +31,11 @@ public sealed record TagsRequest(IReadOnlyList<string> Tags);
 
 public sealed record TraitsPatch(JsonElement Traits);
 
+/// <summary>One hit of a profile search: the contact points and display name the console lists.</summary>
+public sealed record ProfileSearchItem(string? UserId, long ProfileId, string? Email, string? Phone, string? Name, DateTimeOffset LastSeen);
+
+public sealed record ProfileSearchResult(IReadOnlyList<ProfileSearchItem> Profiles);
+
 public sealed record ErasureReport(string UserId, int Profiles, int Identities, int Events, int Suppressions);
 
 /// <summary>Profiles: read, look up by identity, page through events, edit tags and traits, erase.</summary>
@@ -45,8 +50,9 @@ public static class ProfilesApi
         group.MapGet("/{userId}", GetAsync).WithName("get-profile").WithSummary("A profile by user id")
             .Produces<ProfileView>().ProducesProblem(404).ProducesProblem(401);
         group.MapGet("/", LookupAsync).WithName("lookup-profile")
-            .WithSummary("A profile by one identity: email, phone, anonymousId, externalId (type:value) or userId")
-            .Produces<ProfileView>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(401);
+            .WithSummary("A profile by one identity (email, phone, anonymousId, externalId as type:value, or userId); or, with none of those, " +
+                "a search: ?q= prefix of user id, e-mail or phone, newest last-seen first (no q: the most recently seen), ?limit= 1..100 (20)")
+            .Produces<ProfileView>().Produces<ProfileSearchResult>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(401);
         group.MapGet("/{userId}/events", EventsAsync).WithName("profile-events").WithSummary("A profile's events, newest first, paged")
             .Produces<EventPage>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(401);
         group.MapPost("/{userId}/tags", AddTagsAsync).WithName("add-tags").WithSummary("Add tags")
@@ -73,12 +79,16 @@ public static class ProfilesApi
 
     private static async Task<IResult> LookupAsync(
         HttpContext context, WorkspaceDirectory directory, IChudaStore store,
-        string? email, string? phone, string? anonymousId, string? externalId, string? userId)
+        string? email, string? phone, string? anonymousId, string? externalId, string? userId, string? q, string? limit)
     {
         var (caller, problem) = await Auth.AdminAsync(context, directory);
         if (caller is null) return problem!;
         var given = new[] { ("email", email), ("phone", phone), ("anonymousId", anonymousId), ("externalId", externalId), ("userId", userId) }
             .Where(p => !string.IsNullOrEmpty(p.Item2)).ToList();
+        if (given.Count == 0 && context.Request.Query.Keys.All(k => k is "q" or "limit"))
+            return await SearchAsync(store, caller.Workspace.Id, q, limit, context.RequestAborted);
+        if (q is not null || limit is not null)
+            return Problems.Field("q", "A search (q, limit) cannot be combined with an identity lookup (email, phone, anonymousId, externalId, userId).");
         if (given.Count != 1)
             return Problems.Field("query", "Give exactly one of email, phone, anonymousId, externalId, userId.");
         var (field, value) = given[0];
@@ -110,6 +120,36 @@ public static class ProfilesApi
         }
         return await ViewAsync(store, caller.Workspace.Id, key, context.RequestAborted)
             is { } view ? TypedResults.Ok(view) : Problems.NotFound($"No profile has {field} '{value}'.");
+    }
+
+    private static async Task<IResult> SearchAsync(IChudaStore store, long workspaceId, string? q, string? limitText, CancellationToken cancellationToken)
+    {
+        if (!Query.TryInt(limitText, "limit", 1, 100, 20, out var limit, out var problem)) return problem!;
+        var text = q?.Trim();
+        if (text is { Length: > 256 }) return Problems.Field("q", "At most 256 characters.");
+        var hits = await store.SearchProfilesAsync(workspaceId, text, limit, cancellationToken);
+        return TypedResults.Ok(new ProfileSearchResult(hits.Select(h => new ProfileSearchItem(h.UserId, h.ProfileId, h.Email, h.Phone,
+            DisplayName(h.TraitsJson), h.LastSeen)).ToList()));
+    }
+
+    /// <summary>The name trait, else first and last name (snake_case or camelCase, as Segment's spec writes them); null when none.</summary>
+    internal static string? DisplayName(string traitsJson)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(traitsJson);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return null;
+            string? Text(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String && v.GetString()!.Trim() is { Length: > 0 } t ? t : null;
+            if (Text("name") is { } name) return name;
+            var first = Text("first_name") ?? Text("firstName");
+            var last = Text("last_name") ?? Text("lastName");
+            return first is null && last is null ? null : string.Join(' ', new[] { first, last }.Where(x => x is not null));
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static async Task<IResult> EventsAsync(

@@ -19,6 +19,8 @@ public static class Cli
               --allow-networks CIDR[,CIDR…] (env CHUDA_ALLOW_NETWORKS): private networks that journey webhooks and
               HTTP channel vendors (SMS and voice gateways, Web Push) may reach, e.g. an on-premises SMS gateway at
               10.20.0.0/16. By default only public addresses are reachable.
+              --console-dir DIR (env CHUDA_CONSOLE_DIR): the built operator console (web/dist) to serve at /;
+              ./chuda builds it and sets this for you.
           chuda import FILE [--workspace NAME] [--data DIR] [--store CONNECTION] [--report FILE]
               Load Segment-format JSONL events (*.jsonl, *.ndjson) or a CSV of profiles (header row =
               trait names; a userId column is required) through the same validation as the API.
@@ -99,7 +101,7 @@ internal sealed class UsageException(string message) : Exception(message);
 
 internal sealed record CommandLine(IReadOnlyDictionary<string, string> Named, IReadOnlyList<string> Positional)
 {
-    private static readonly HashSet<string> Known = ["urls", "data", "store", "partitions", "workspace", "report", "public-url", "allow-networks"];
+    private static readonly HashSet<string> Known = ["urls", "data", "store", "partitions", "workspace", "report", "public-url", "allow-networks", "console-dir"];
 
     public string? Get(string name) => Named.GetValueOrDefault(name);
 
@@ -129,6 +131,7 @@ internal sealed record CommandLine(IReadOnlyDictionary<string, string> Named, IR
             AdminKey = NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_ADMIN_KEY")),
             Engine = new EngineOptions { Partitions = partitions },
             PublicUrl = PublicUrl(Get("public-url") ?? NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_PUBLIC_URL"))),
+            ConsoleDirectory = Get("console-dir") ?? NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_CONSOLE_DIR")),
             Journeys = new Chuda.Engine.Journeys.JourneyOptions
             {
                 WebhookAllowedNetworks = Networks(Get("allow-networks") ?? NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_ALLOW_NETWORKS"))),

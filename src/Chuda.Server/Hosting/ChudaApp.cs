@@ -18,6 +18,7 @@ public static class ChudaApp
     public static async Task<WebApplication> BuildAsync(ServeOptions options, CancellationToken cancellationToken)
     {
         options.Engine.Validate();
+        options.Sessions.Validate();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(options.Urls);
         builder.Logging.AddFilter("Microsoft.AspNetCore", options.VerboseLogging ? LogLevel.Information : LogLevel.Warning);
@@ -41,6 +42,8 @@ public static class ChudaApp
         builder.Services.AddSingleton(options.Time);
         builder.Services.AddSingleton(options.Engine);
         builder.Services.AddSingleton<WorkspaceDirectory>();
+        builder.Services.AddSingleton(options.Sessions);
+        builder.Services.AddSingleton<ConsoleSessions>();
         builder.Services.AddSingleton(options.Segments);
         builder.Services.AddSingleton<SegmentCatalog>();
         builder.Services.AddSingleton<SegmentService>();
@@ -152,6 +155,7 @@ public static class ChudaApp
 
         app.UseExceptionHandler();
         app.UseRequestDecompression();
+        app.UseConsole(options.ConsoleDirectory);
         app.MapGet("/health", (IChudaStore s, ProfilePartitions p) =>
                 TypedResults.Ok(new HealthView("ok", s.Kind, p.PartitionCount, p.Queued)))
             .WithTags("Operations").WithName("health").WithSummary("200 once the store is open and migrated");
@@ -164,6 +168,8 @@ public static class ChudaApp
         app.MapDeliveryApi();
         app.MapTrackingApi();
         app.MapCallbacksApi();
+        app.MapSessionApi();
+        app.MapDashboardApi();
         return app;
     }
 }

@@ -37,6 +37,13 @@ public sealed record ServeOptions
     /// <summary>More provider kinds (tests, later channels); the built-in ones are sandbox, in_app, webhook and smtp.</summary>
     public IReadOnlyList<Chuda.Channels.Providers.IProviderFactory> ProviderFactories { get; init; } = [];
 
+    /// <summary>The built operator console (<c>web/dist</c>) served at <c>/</c> (<c>--console-dir</c> / <c>CHUDA_CONSOLE_DIR</c>);
+    /// null: <c>/</c> answers a page saying how to build it.</summary>
+    public string? ConsoleDirectory { get; init; }
+
+    /// <summary>Console sign-in sessions: idle and absolute expiry, sign-in throttling.</summary>
+    public Chuda.Server.Api.SessionOptions Sessions { get; init; } = new();
+
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>Where first-start keys are printed.</summary>
