@@ -4,6 +4,7 @@ using System.Text.Json;
 using Chuda.Engine;
 using Chuda.Server.Hosting;
 using Chuda.Testing;
+using Microsoft.AspNetCore.Builder;
 
 namespace Chuda.Web.Tests;
 
@@ -39,7 +40,7 @@ public sealed class ConsoleServer : IAsyncLifetime
         {
             Urls = "http://127.0.0.1:0",
             DataDirectory = _data.Path,
-            Store = "sqlite",
+            Store = null, // the embedded SQLite store in DataDirectory
             WriteKey = WriteKey,
             AdminKey = AdminKey,
             Engine = new EngineOptions(),

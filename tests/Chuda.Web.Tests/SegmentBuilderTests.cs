@@ -7,29 +7,29 @@ public sealed class SegmentBuilderTests(ConsoleFixture fixture) : ConsoleTest(fi
     public async Task A_segment_built_in_the_rule_builder_shows_its_live_count_and_is_saved()
     {
         for (var i = 0; i < 5; i++)
-            await Server.IdentifyAsync($"seg-user-{i}", new { email = $"seg{i}@example.com", plan = i < 3 ? "pro" : "free" });
+            await Server.IdentifyAsync($"seg-user-{i}", new { email = $"seg{i}@example.com", cohort = i < 3 ? "spring" : "autumn" });
         await EventuallyAsync(async () => (await Server.GetJsonAsync("/api/v1/profiles/seg-user-4")).ValueKind == System.Text.Json.JsonValueKind.Object,
             "the profiles were ingested");
 
         await SignInAsync("/segments");
         await Page.GetByTestId("new-segment").ClickAsync();
-        await Page.GetByTestId("segment-name").FillAsync("Pro plan");
+        await Page.GetByTestId("segment-name").FillAsync("Spring cohort");
         await Page.GetByTestId("rule-add-condition").ClickAsync();
         var condition = Page.GetByTestId("rule-cond").First;
-        await condition.GetByTestId("cond-trait").FillAsync("plan");
-        await condition.GetByTestId("cond-value").FillAsync("pro");
+        await condition.GetByTestId("cond-trait").FillAsync("cohort");
+        await condition.GetByTestId("cond-value").FillAsync("spring");
         await Assertions.Expect(Page.GetByTestId("segment-count")).ToHaveTextAsync("3", new() { Timeout = 15_000 });
         await Assertions.Expect(Page.GetByTestId("segment-sample")).ToContainTextAsync("seg-user-");
         await ShotAsync("20-segment-builder");
 
         await Page.GetByTestId("segment-save").ClickAsync();
-        await Page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/segments/[a-z0-9_-]+$"));
+        await Page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/segments/(?!new$)[a-z0-9_-]+$"));
         var id = Page.Url.Split('/')[^1];
         await EventuallyAsync(async () => (await Server.GetJsonAsync($"/api/v1/segments/{id}/count")).GetProperty("count").GetInt32() == 3,
-            "the saved segment has the three pro profiles");
+            "the saved segment has the three spring profiles");
 
         await Page.GetByTestId("nav-segments").ClickAsync();
-        await Assertions.Expect(Page.GetByTestId("segment-row").Filter(new LocatorFilterOptions { HasText = "Pro plan" })).ToBeVisibleAsync();
+        await Assertions.Expect(Page.GetByTestId("segment-row").Filter(new LocatorFilterOptions { HasText = "Spring cohort" })).ToBeVisibleAsync();
         await ShotAsync("21-segments-list");
     }
 

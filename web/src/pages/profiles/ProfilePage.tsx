@@ -210,7 +210,11 @@ export function ProfilePage({ userId }: { userId: string }) {
   }
   const p = current ?? profile.data!;
   const identity = (type: string) => p.identities.find((i) => i.type === type)?.value;
-  const traitName = typeof p.traits?.name === "string" ? (p.traits.name as string) : [p.traits?.firstName, p.traits?.lastName].filter((x) => typeof x === "string").join(" ");
+  // Segment's reserved traits are name / firstName / lastName; many senders write first_name / last_name (the server's search reads both too).
+  const traitName =
+    typeof p.traits?.name === "string"
+      ? (p.traits.name as string)
+      : [p.traits?.firstName ?? p.traits?.first_name, p.traits?.lastName ?? p.traits?.last_name].filter((x) => typeof x === "string").join(" ");
   const email = identity("email") ?? (typeof p.traits?.email === "string" ? (p.traits.email as string) : undefined);
   const phone = identity("phone") ?? (typeof p.traits?.phone === "string" ? (p.traits.phone as string) : undefined);
   return (
