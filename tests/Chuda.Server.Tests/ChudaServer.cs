@@ -38,7 +38,8 @@ public sealed class ChudaServer : IAsyncDisposable
     /// <summary>Authenticated with the admin key of workspace 'default' (also the instance admin).</summary>
     public HttpClient Admin { get; }
 
-    public static async Task<ChudaServer> StartAsync(string? store, string? dataDirectory = null, EngineOptions? engine = null, TimeProvider? time = null)
+    public static async Task<ChudaServer> StartAsync(string? store, string? dataDirectory = null, EngineOptions? engine = null, TimeProvider? time = null,
+        Func<ServeOptions, ServeOptions>? configure = null)
     {
         TempDirectory? owned = null;
         if (dataDirectory is null)
@@ -57,6 +58,7 @@ public sealed class ChudaServer : IAsyncDisposable
             Time = time ?? TimeProvider.System,
             Console = TextWriter.Null,
         };
+        if (configure is not null) options = configure(options);
         var app = await ChudaApp.BuildAsync(options, CancellationToken.None);
         await app.StartAsync();
         var address = new Uri(app.Urls.First());
