@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using Chuda.Domain.Ingestion;
 using Chuda.Domain.Profiles;
 using Chuda.Domain.Segments;
-using Chuda.Domain.Workspaces;
 using Chuda.Engine.Delivery;
 using Chuda.Engine.Journeys;
 using Chuda.Engine.Profiles;
@@ -64,7 +63,7 @@ public sealed class DemoService(
             await WhenStartedAsync(stoppingToken);
             var start = await SeedAsync(stoppingToken);
             _started.TrySetResult(start);
-            await Console(start);
+            await PrintAsync(start);
             if (options.Activity) await RunActivityAsync(start.WorkspaceId, stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -82,30 +81,27 @@ public sealed class DemoService(
         }
     }
 
-    private Task WhenStartedAsync(CancellationToken ct)
+    private async Task WhenStartedAsync(CancellationToken ct)
     {
-        if (lifetime.ApplicationStarted.IsCancellationRequested) return Task.CompletedTask;
-        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var a = lifetime.ApplicationStarted.Register(() => tcs.TrySetResult());
-        var b = ct.Register(() => tcs.TrySetCanceled(ct));
-        return tcs.Task.ContinueWith(t =>
-        {
-            a.Dispose();
-            b.Dispose();
-            return t;
-        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        await started.Task.WaitAsync(ct);
     }
 
+    /// <summary>Where people sign in: the public URL when one is configured, else the address the server listens on.</summary>
     private string Url() =>
-        server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()?.TrimEnd('/') + "/";
+        serve.PublicUrl?.ToString() ?? server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()?.TrimEnd('/') + "/";
 
-    private async Task Console(DemoStart start)
+    private async Task PrintAsync(DemoStart start)
     {
-        var key = serve.AdminKey is not null ? "the admin key in CHUDA_ADMIN_KEY" : "the admin key of workspace 'default'";
+        var key = serve.AdminKey is not null ? "the admin key in CHUDA_ADMIN_KEY" : "the admin key printed when the store was created";
+        var every = options.ActivityInterval.TotalSeconds;
         var line = start.Seeded
-            ? $"Demo: seeded workspace 'default' with {start.Profiles:N0} shoppers ({start.Events:N0} events), {start.Templates} templates, {start.Segments} segments and {start.Journeys} published journeys; shoppers now act every {options.ActivityInterval.TotalSeconds:0.##} s. Sign in at {Url()} with {key}."
-            : $"Demo: workspace 'default' was seeded before; its shoppers act again every {options.ActivityInterval.TotalSeconds:0.##} s. Sign in at {Url()} with {key}.";
-        await serve.Console.WriteLineAsync(line.ToString(CultureInfo.InvariantCulture));
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"Demo: seeded workspace 'default' with {start.Profiles:N0} shoppers ({start.Events:N0} events), {start.Templates} templates, {start.Segments} segments and {start.Journeys} published journeys; shoppers now act every {every:0.##} s. Sign in at {Url()} with {key}.")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"Demo: workspace 'default' was seeded before; its shoppers act again every {every:0.##} s. Sign in at {Url()} with {key}.");
+        await serve.Console.WriteLineAsync(line);
     }
 
     // ---- seeding -------------------------------------------------------------------------------
