@@ -117,4 +117,22 @@ public sealed class DemoTests
         Assert.True(reminders > 0, $"no cart reminder reached the sandbox ({cartEntered} entered; {welcomes} welcome messages)");
         Assert.True(server.App.Services.GetRequiredService<DemoService>().ActivityEvents > 0);
     }
+
+    [Fact]
+    public async Task A_workspace_with_data_of_its_own_is_left_alone()
+    {
+        using var dir = new TempDirectory();
+        await using (var server = await ChudaServer.StartAsync(null, dir.Path))
+        {
+            var response = await server.PostAsync("/v1/identify", """{"userId": "real-customer", "traits": {"email": "real@example.com"}}""");
+            response.EnsureSuccessStatusCode();
+        }
+        await using (var server = await ChudaServer.StartAsync(null, dir.Path, configure: o => o with { Demo = Small }))
+        {
+            var error = await Assert.ThrowsAsync<DemoRefusedException>(() => StartedAsync(server));
+            Assert.Contains("--data", error.Message, StringComparison.Ordinal);
+            Assert.Empty((await server.GetJsonAsync("/api/v1/journeys")).GetProperty("journeys").EnumerateArray());
+            Assert.Null(await server.ProfileAsync(DemoShop.UserId(1)));
+        }
+    }
 }

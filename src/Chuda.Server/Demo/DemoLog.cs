@@ -26,4 +26,7 @@ internal static partial class DemoLog
 
     [LoggerMessage(7008, LogLevel.Error, "Demo: seeding or activity failed; the server keeps running without it")]
     public static partial void Failed(ILogger logger, Exception exception);
+
+    [LoggerMessage(7009, LogLevel.Warning, "{Message}")]
+    public static partial void Refused(ILogger logger, string message);
 }

@@ -16,6 +16,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace Chuda.Server.Demo;
 
+/// <summary>The default workspace holds data that is not the demo's: the demo leaves it alone.</summary>
+public sealed class DemoRefusedException(string message) : Exception(message);
+
 /// <summary>What the demo did at start: seeded the workspace now, or found it seeded and resumed.</summary>
 public sealed record DemoStart(long WorkspaceId, bool Seeded, int Profiles, int Events, int Templates, int Segments, int Journeys);
 
@@ -42,6 +45,9 @@ public sealed class DemoService(
 {
     /// <summary>Workspace setting written when seeding finished; its presence makes a restart resume instead of seeding again.</summary>
     public const string SeededSetting = "demo.seeded";
+
+    /// <summary>Workspace setting written when seeding starts: an interrupted seeding is continued, not refused.</summary>
+    public const string SeedingSetting = "demo.seeding";
 
     private const string Actor = "demo";
     private const int ChunkEvents = 1000;
@@ -73,6 +79,11 @@ public sealed class DemoService(
         catch (OverloadedException) when (stoppingToken.IsCancellationRequested)
         {
             _started.TrySetCanceled(stoppingToken); // shutting down while a batch was being handed over
+        }
+        catch (DemoRefusedException ex)
+        {
+            DemoLog.Refused(logger, ex.Message);
+            _started.TrySetException(ex);
         }
         catch (Exception ex)
         {
@@ -115,6 +126,19 @@ public sealed class DemoService(
         {
             DemoLog.Resuming(logger, marker);
             return new DemoStart(ws.Id, false, 0, 0, 0, 0, 0);
+        }
+
+        // Never mix the demo into real data: its shoppers would act there, and real providers would really send to them.
+        // An earlier, interrupted seeding left "demo.seeding" and is simply continued.
+        if (!settings.ContainsKey(SeedingSetting))
+        {
+            var profiles = await store.CountProfilesAsync(ws.Id, ct);
+            var journeyCount = (await store.ListJourneysAsync(ws.Id, ct)).Count;
+            var providers = (await store.ListProvidersAsync(ws.Id, ct)).Count;
+            if (profiles > 0 || journeyCount > 0 || providers > 0)
+                throw new DemoRefusedException(string.Create(CultureInfo.InvariantCulture,
+                    $"Demo: workspace 'default' already holds data that is not the demo's ({profiles} profiles, {journeyCount} journeys, {providers} providers); not seeding. Run the demo on a data directory of its own, e.g. ./chuda serve --demo --data .chuda-demo"));
+            await store.SetWorkspaceSettingAsync(ws.Id, SeedingSetting, DemoShop.Iso(time.GetUtcNow()), ct);
         }
 
         DemoLog.Seeding(logger, options.Profiles, options.Seed);
