@@ -277,6 +277,7 @@ public sealed class DemoService(
     private async Task RunActivityAsync(long ws, CancellationToken ct)
     {
         var people = new List<DemoPerson>(DemoShop.People(options.Seed, options.Profiles));
+        var recent = new List<DemoPerson>();
         // Different choices on every start (new sign-ups must not repeat ids); the seeding above is what is deterministic.
         var rng = new Random(unchecked(options.Seed ^ (int)time.GetUtcNow().ToUnixTimeSeconds()));
         var pending = new PriorityQueue<PendingOrder, DateTimeOffset>();
@@ -299,7 +300,8 @@ public sealed class DemoService(
             }
             for (var a = 0; a < options.ActorsPerTick; a++)
             {
-                var p = people[rng.Next(people.Count)];
+                // Every fifth actor is a recent sign-up, so the welcome series sees first orders (and its goal converts).
+                var p = recent.Count > 0 && rng.NextDouble() < 0.2 ? recent[rng.Next(recent.Count)] : people[rng.Next(people.Count)];
                 var roll = rng.NextDouble();
                 var product = DemoShop.Products[rng.Next(DemoShop.Products.Count)];
                 if (roll < 0.40)
@@ -338,6 +340,8 @@ public sealed class DemoService(
                 batch.Add(DemoShop.Identify(p, 0, 0, now, null, null));
                 batch.Add(DemoShop.Track(p, "Signed Up", new JsonObject { ["method"] = p.Chinese && rng.NextDouble() < 0.6 ? "wechat" : "email" }, null, null));
                 people.Add(p);
+                recent.Add(p);
+                if (recent.Count > 20) recent.RemoveAt(0);
             }
             try
             {
