@@ -28,4 +28,21 @@ public sealed class CliTests
         Assert.Equal("UsageException", error.GetType().Name);
         Assert.Contains("--allow-networks", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Demo_is_a_flag_that_takes_no_value()
+    {
+        var serve = Cli.Cli.Parse(["serve", "--demo", "--urls", "http://127.0.0.1:5199"]).Options.ToServeOptions();
+        Assert.Equal("http://127.0.0.1:5199", serve.Urls);
+        Assert.NotNull(serve.Demo);
+        Assert.Equal(3000, serve.Demo.Profiles);
+
+        Assert.Equal(200, Cli.Cli.Parse(["serve", "--demo", "--demo-profiles", "200"]).Options.ToServeOptions().Demo!.Profiles);
+        Assert.Null(Cli.Cli.Parse(["serve", "--demo=false"]).Options.ToServeOptions().Demo);
+        if (Environment.GetEnvironmentVariable("CHUDA_DEMO") is null) Assert.Null(Cli.Cli.Parse(["serve"]).Options.ToServeOptions().Demo);
+
+        var error = Assert.ThrowsAny<Exception>(() => Cli.Cli.Parse(["serve", "--demo", "--demo-profiles", "3"]).Options.ToServeOptions());
+        Assert.Equal("UsageException", error.GetType().Name);
+        Assert.Contains("--demo-profiles", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -10,7 +10,7 @@ public static class Cli
         chuda — open-source customer engagement engine
 
         Usage:
-          chuda serve [--urls URL] [--data DIR] [--store CONNECTION] [--partitions N]
+          chuda serve [--urls URL] [--data DIR] [--store CONNECTION] [--partitions N] [--demo]
               Run the server (default http://127.0.0.1:5080) on the embedded SQLite store in DIR
               (default ./.chuda), or on PostgreSQL with --store "Host=…;Database=…;Username=…"
               (env CHUDA_STORE). Env CHUDA_WRITE_KEY / CHUDA_ADMIN_KEY fix the keys of workspace 'default'.
@@ -21,6 +21,10 @@ public static class Cli
               10.20.0.0/16. By default only public addresses are reachable.
               --console-dir DIR (env CHUDA_CONSOLE_DIR): the built operator console (web/dist) to serve at /;
               ./chuda builds it and sets this for you.
+              --demo (env CHUDA_DEMO=1): seed workspace 'default' with a demo shop (shoppers with 14 days of history,
+              templates, segments, published journeys on accelerated waits) once the server listens, and keep its
+              shoppers acting every second; a restart resumes the activity without seeding again. Messages go to the
+              sandbox outbox. --demo-profiles N (env CHUDA_DEMO_PROFILES): how many shoppers (default 3000).
           chuda import FILE [--workspace NAME] [--data DIR] [--store CONNECTION] [--report FILE]
               Load Segment-format JSONL events (*.jsonl, *.ndjson) or a CSV of profiles (header row =
               trait names; a userId column is required) through the same validation as the API.
@@ -85,6 +89,7 @@ public static class Cli
             {
                 var eq = arg.IndexOf('=', StringComparison.Ordinal);
                 if (eq > 0) named[arg[2..eq]] = arg[(eq + 1)..];
+                else if (CommandLine.Flags.Contains(arg[2..])) named[arg[2..]] = "true";
                 else if (i + 1 < args.Length) named[arg[2..]] = args[++i];
                 else throw new UsageException($"Option {arg} needs a value.");
             }
@@ -101,7 +106,10 @@ internal sealed class UsageException(string message) : Exception(message);
 
 internal sealed record CommandLine(IReadOnlyDictionary<string, string> Named, IReadOnlyList<string> Positional)
 {
-    private static readonly HashSet<string> Known = ["urls", "data", "store", "partitions", "workspace", "report", "public-url", "allow-networks", "console-dir"];
+    private static readonly HashSet<string> Known = ["urls", "data", "store", "partitions", "workspace", "report", "public-url", "allow-networks", "console-dir", "demo", "demo-profiles"];
+
+    /// <summary>Options that take no value (<c>--demo</c>; <c>--demo=false</c> also works).</summary>
+    public static readonly HashSet<string> Flags = ["demo"];
 
     public string? Get(string name) => Named.GetValueOrDefault(name);
 
@@ -136,7 +144,32 @@ internal sealed record CommandLine(IReadOnlyDictionary<string, string> Named, IR
             {
                 WebhookAllowedNetworks = Networks(Get("allow-networks") ?? NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_ALLOW_NETWORKS"))),
             },
+            Demo = Demo(),
         };
+    }
+
+    private Chuda.Server.Demo.DemoOptions? Demo()
+    {
+        var on = Get("demo") ?? NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_DEMO"));
+        var enabled = on?.ToLowerInvariant() switch
+        {
+            null or "0" or "false" or "no" or "off" => false,
+            "1" or "true" or "yes" or "on" => true,
+            _ => throw new UsageException("--demo takes no value (or true / false); CHUDA_DEMO takes 1 or 0."),
+        };
+        var profilesText = Get("demo-profiles") ?? NullIfEmpty(Environment.GetEnvironmentVariable("CHUDA_DEMO_PROFILES"));
+        if (!enabled)
+        {
+            if (Get("demo-profiles") is not null) throw new UsageException("--demo-profiles needs --demo.");
+            return null;
+        }
+        var demo = new Chuda.Server.Demo.DemoOptions();
+        if (profilesText is not null)
+        {
+            if (!int.TryParse(profilesText, out var n) || n is < 10 or > 200_000) throw new UsageException("--demo-profiles takes a whole number from 10 to 200000.");
+            demo = demo with { Profiles = n };
+        }
+        return demo;
     }
 
     private static string[] Networks(string? text)

@@ -19,6 +19,7 @@ public static class ChudaApp
     {
         options.Engine.Validate();
         options.Sessions.Validate();
+        options.Demo?.Validate();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(options.Urls);
         builder.Logging.AddFilter("Microsoft.AspNetCore", options.VerboseLogging ? LogLevel.Information : LogLevel.Warning);
@@ -111,6 +112,14 @@ public static class ChudaApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProviderReportWorker>());
+        if (options.Demo is { } demo)
+        {
+            // Last, so it stops first: no new demo events while the engine drains.
+            builder.Services.AddSingleton(demo);
+            builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton<Chuda.Server.Demo.DemoService>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<Chuda.Server.Demo.DemoService>());
+        }
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Engine.DrainTimeout + TimeSpan.FromSeconds(5));
         builder.Services.AddProblemDetails();
         builder.Services.AddRequestDecompression();

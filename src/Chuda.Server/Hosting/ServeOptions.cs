@@ -49,6 +49,9 @@ public sealed record ServeOptions
     /// <summary>Where first-start keys are printed.</summary>
     public TextWriter Console { get; init; } = System.Console.Out;
 
+    /// <summary><c>--demo</c>: seed workspace <c>default</c> with the demo shop and keep its shoppers acting (null: off).</summary>
+    public Chuda.Server.Demo.DemoOptions? Demo { get; init; }
+
     /// <summary>Request logging and other framework chatter (off by default: it costs throughput).</summary>
     public bool VerboseLogging { get; init; }
 }
