@@ -47,6 +47,7 @@ public sealed class JourneyCanvasTests(ConsoleFixture fixture) : ConsoleTest(fix
         await ConnectAsync("handle-trigger-start", "handle-wait-for-event-1-in");
         await ConnectAsync("handle-wait-for-event-1-timeout", "handle-send-1-in");
         await ConnectAsync("handle-send-1-next", "handle-end-in");
+        await Page.GetByTestId("journey-arrange").ClickAsync(); // the automatic top-down layout
         await ShotAsync("10-journey-canvas-built");
 
         await Page.GetByTestId("journey-save").ClickAsync();
