@@ -72,6 +72,7 @@ public sealed class ConsoleSessions(IChudaStore store, WorkspaceDirectory direct
     {
         await PurgeExpiredAsync(cancellationToken);
         var now = time.GetUtcNow();
+        now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond)); // the stored precision
         var token = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var csrf = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var session = new ConsoleSession(Hash(token), caller.Workspace.Id, keyHash, csrf, now, now, Expiry(now, now));
