@@ -387,6 +387,15 @@ public sealed class ConsoleHostingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_body_less_post_still_reaches_an_endpoint_that_declares_a_json_body()
+    {
+        // Regression: as a MapFallback endpoint the console's fallback won endpoint selection over such endpoints.
+        var response = await _server.Admin.PostAsync("/api/v1/journeys/nope/publish", null);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.DoesNotContain("No endpoint answers", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Without_a_built_console_the_root_says_how_to_build_it()
     {
         await using var bare = await ChudaServer.StartAsync(null);

@@ -58,11 +58,17 @@ public static class ConsoleHosting
                 },
             });
         }
-        // Static files run before routing: the fallback endpoint matches every path, and the static file middleware leaves
-        // requests that already have an endpoint alone.
+        // Static files run before routing: they leave alone requests that already have an endpoint. The fallback below is a
+        // middleware after routing, not an endpoint (MapFallback): a fallback endpoint would compete in endpoint selection and
+        // win over API endpoints that declare a request content type when a request sends none.
         app.UseRouting();
-        app.MapFallback(async context =>
+        app.Use(async (context, next) =>
         {
+            if (context.GetEndpoint() is not null)
+            {
+                await next(context);
+                return;
+            }
             if (IsReserved(context.Request.Path) || !(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)))
             {
                 await Problems.NotFound($"No endpoint answers {context.Request.Method} {context.Request.Path}; see /openapi/v1.json.").ExecuteAsync(context);
@@ -82,7 +88,7 @@ public static class ConsoleHosting
             }
             if (HttpMethods.IsHead(context.Request.Method)) return;
             await context.Response.WriteAsync(NotBuiltPage(directory), context.RequestAborted);
-        }).ExcludeFromDescription();
+        });
     }
 
     private static void SecurityHeaders(IHeaderDictionary headers)
