@@ -13,6 +13,7 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 [ -x /usr/bin/chromium ] || need+=(chromium chromium-driver)   # the console's browser tests (Playwright drives it)
+[ -d /usr/share/fonts/truetype/wqy ] || need+=(fonts-wqy-zenhei)       # CJK glyphs, so the Chinese screenshots can be read
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
