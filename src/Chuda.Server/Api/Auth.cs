@@ -62,12 +62,19 @@ public static class Auth
     public static bool IsUnsafe(string method) =>
         !(HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method));
 
-    /// <summary>True unless the request carries an <c>Origin</c> other than its own scheme://host.</summary>
+    /// <summary>
+    /// True unless the request carries an <c>Origin</c> naming another site. The origin's host and port must be the request's
+    /// own <c>Host</c>, whatever the scheme (behind a proxy that terminates TLS the browser says https, Kestrel sees http), or
+    /// those of the configured public URL (<c>--public-url</c>, for a proxy that also rewrites <c>Host</c>).
+    /// </summary>
     public static bool SameOrigin(HttpRequest request)
     {
         var origin = request.Headers[HeaderNames.Origin].ToString();
         if (origin.Length == 0) return true;
-        return string.Equals(origin.TrimEnd('/'), $"{request.Scheme}://{request.Host.Value}", StringComparison.OrdinalIgnoreCase);
+        if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)) return false;
+        if (string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase)) return true;
+        var publicUrl = request.HttpContext.RequestServices.GetService<Chuda.Engine.Delivery.DeliveryOptions>()?.PublicBaseUrl;
+        return publicUrl is not null && string.Equals(uri.GetLeftPart(UriPartial.Authority), publicUrl.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>The 403 to answer when a cookie-authenticated unsafe request fails the CSRF checks; null when it passes.</summary>
