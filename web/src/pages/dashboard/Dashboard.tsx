@@ -115,7 +115,10 @@ export function Dashboard() {
   const t = useT(L);
   const fmt = useFormat();
   const lang = useLang();
-  const [range, setRange] = useState<RangeKey>(() => (localStorage.getItem("chuda.dashboard.range") as RangeKey) || "24h");
+  const [range, setRange] = useState<RangeKey>(() => {
+    const saved = localStorage.getItem("chuda.dashboard.range");
+    return saved && saved in ranges ? (saved as RangeKey) : "24h";
+  });
   const pick = (r: RangeKey) => {
     setRange(r);
     localStorage.setItem("chuda.dashboard.range", r);
