@@ -22,6 +22,9 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
                   Policy decisions/s, the dispatcher end to end, SMTP vs a bare client loop, transactional latency during a broadcast
           channels [--part smpp|webpush|failover|all] [--messages 20000] [--window 10] [--trials 10]
                   SMPP provider vs a bare client loop on the same SMSC, Web Push encryption + VAPID signing, failover time
+          console --store sqlite|postgres [--profiles 3000] [--samples 200]
+                  What the console's pages wait for on a demo-seeded server: dashboard, profile search, segment preview,
+                  journey stats, index.html — p50 / p95 against GET /health
           summarize FILE...   medians of the RESULT lines of several runs (bench/run.sh)
         PostgreSQL: --pg "Host=...;Username=...;Database=postgres" or env CHUDA_BENCH_PG (bench/run.sh starts a throw-away cluster).
         """);
@@ -40,6 +43,7 @@ return args[0] switch
     "journeys" => await Journeys.RunAsync(rest),
     "delivery" => await Delivery.RunAsync(rest),
     "channels" => await Channels.RunAsync(rest),
+    "console" => await ConsoleApi.RunAsync(rest),
     "serve" => await Servers.ServeAsync(rest),
     "noop" => await Servers.NoopAsync(rest),
     _ => throw new ArgumentException($"Unknown scenario '{args[0]}'."),
