@@ -2,7 +2,7 @@ import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
 import { api, ApiError, onUnauthorized, setCsrfToken, type Session } from "./api";
 import { setLang, useLang, useT } from "./i18n";
 import { linkProps, match, navigate, useLocation } from "./router";
-import { Loading } from "./ui";
+import { ErrorBoundary, Loading } from "./ui";
 import { SignIn } from "./SignIn";
 
 // Pages load on demand: the canvas (React Flow) and the charts (ECharts) are fetched only where they are used.
@@ -169,7 +169,9 @@ function Shell({ session, onSignedOut }: { session: Session; onSignedOut: () => 
         </div>
       </nav>
       <main className="content" key={path}>
-        <Suspense fallback={<Loading />}>{page}</Suspense>
+        <ErrorBoundary>
+          <Suspense fallback={<Loading />}>{page}</Suspense>
+        </ErrorBoundary>
         {page === null && (
           <div className="empty">
             <h3>{t("notFound")}</h3>

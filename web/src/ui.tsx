@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
+import { Component, useCallback, useEffect, useRef, useState, type ReactNode } from "react";
 import { problemLines } from "./api";
 import { useT } from "./i18n";
 
@@ -152,4 +152,40 @@ export function Field({ label, hint, children }: { label: ReactNode; hint?: Reac
 
 export function Json({ value }: { value: unknown }) {
   return <pre className="json">{JSON.stringify(value, null, 2)}</pre>;
+}
+
+const B = {
+  en: { crashed: "This page failed to render", crashedHint: "The rest of the console still works. Reload the page, and if it happens again, report what you did.", reload: "Reload" },
+  zh: { crashed: "此页面渲染失败", crashedHint: "控制台的其他部分仍可使用。请刷新页面；如果再次出现，请反馈您的操作步骤。", reload: "刷新" },
+};
+
+function CrashNotice({ error }: { error: Error }) {
+  const t = useT(B);
+  return (
+    <div className="error-box" role="alert" data-testid="page-crash">
+      <strong>{t("crashed")}</strong>
+      <p>{t("crashedHint")}</p>
+      <pre className="json">{error.message}</pre>
+      <button className="btn" onClick={() => location.reload()}>
+        {t("reload")}
+      </button>
+    </div>
+  );
+}
+
+/** Keeps a page's render error inside the page: the sidebar stays, the error is shown in words (never a blank screen). */
+export class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
+  state: { error: Error | null } = { error: null };
+
+  static getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+
+  componentDidCatch(error: Error) {
+    console.error("page render failed", error);
+  }
+
+  render() {
+    return this.state.error ? <CrashNotice error={this.state.error} /> : this.props.children;
+  }
 }
