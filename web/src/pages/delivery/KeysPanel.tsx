@@ -255,7 +255,9 @@ function IssuedDialog({ issued, onClose }: { issued: KeyIssued; onClose: () => v
             {copied ? t("copied") : t("copy")}
           </button>
         </div>
-        <p className="field-hint">{t("newKeyId", { id: issued.keyId })}</p>
+        <p className="field-hint" data-testid="key-issued-id" data-key-id={issued.keyId}>
+          {t("newKeyId", { id: issued.keyId })}
+        </p>
         <p className="field-hint">{issued.kind === "admin" ? t("useAdmin") : t("useWrite")}</p>
         <div className="row">
           <span className="spacer" />
