@@ -44,6 +44,8 @@ const L = {
     cancel: "Cancel",
     confirmRevoke: "Revoke key",
     revoking: "Revoking…",
+    noSession: "Sign in to manage keys here",
+    noSessionHint: "Keys are managed in a console session signed in with an admin key. Without one, use GET/POST/DELETE /api/v1/workspaces/{name}/keys.",
   },
   zh: {
     title: "API 密钥",
@@ -82,6 +84,8 @@ const L = {
     cancel: "取消",
     confirmRevoke: "确认吊销",
     revoking: "吊销中…",
+    noSession: "请登录后在此管理密钥",
+    noSessionHint: "密钥需在使用 Admin Key 登录的控制台会话中管理；也可直接调用 GET/POST/DELETE /api/v1/workspaces/{name}/keys。",
   },
 };
 
@@ -120,7 +124,14 @@ export function KeysPanel() {
   const [confirm, setConfirm] = useState<KeyView | null>(null);
 
   if (session.loading && !session.data) return <Loading />;
-  if (!workspace) return null; // no cookie session (dev proxy): keys are managed with the API
+  if (!workspace)
+    // No cookie session (the dev server's Bearer proxy): which key is "this session" cannot be told, so keys stay with the API.
+    return (
+      <section className="panel ky-panel" data-testid="keys-panel">
+        <h2>{t("title")}</h2>
+        <Empty title={t("noSession")} hint={t("noSessionHint")} />
+      </section>
+    );
 
   const issue = async (kind: "write" | "admin") => {
     setActionError(null);
