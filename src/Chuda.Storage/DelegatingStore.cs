@@ -23,6 +23,8 @@ public abstract partial class DelegatingStore(IChudaStore inner) : IChudaStore
     public virtual Task AddApiKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken) => Inner.AddApiKeyAsync(key, cancellationToken);
     public virtual Task<ApiKeyRecord?> FindApiKeyAsync(string hash, CancellationToken cancellationToken) => Inner.FindApiKeyAsync(hash, cancellationToken);
     public virtual Task<int> RevokeApiKeysAsync(long workspaceId, ApiKeyKind kind, DateTimeOffset revokedAt, CancellationToken cancellationToken) => Inner.RevokeApiKeysAsync(workspaceId, kind, revokedAt, cancellationToken);
+    public virtual Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(long workspaceId, bool includeRevoked, CancellationToken cancellationToken) => Inner.ListApiKeysAsync(workspaceId, includeRevoked, cancellationToken);
+    public virtual Task<bool> RevokeApiKeyAsync(long workspaceId, string hash, DateTimeOffset revokedAt, CancellationToken cancellationToken) => Inner.RevokeApiKeyAsync(workspaceId, hash, revokedAt, cancellationToken);
     public virtual Task<IProfileTransaction> BeginAsync(CancellationToken cancellationToken) => Inner.BeginAsync(cancellationToken);
     public virtual Task<ProfileRecord?> GetProfileAsync(long workspaceId, long profileId, CancellationToken cancellationToken) => Inner.GetProfileAsync(workspaceId, profileId, cancellationToken);
     public virtual Task<long?> FindProfileIdAsync(long workspaceId, IdentityKey identity, CancellationToken cancellationToken) => Inner.FindProfileIdAsync(workspaceId, identity, cancellationToken);

@@ -45,6 +45,13 @@ public partial interface IChudaStore : IAsyncDisposable
     /// <summary>Marks every unrevoked key of that workspace and kind revoked at <paramref name="revokedAt"/>; returns how many.</summary>
     Task<int> RevokeApiKeysAsync(long workspaceId, ApiKeyKind kind, DateTimeOffset revokedAt, CancellationToken cancellationToken);
 
+    /// <summary>The keys of a workspace, newest first (ties by hash); revoked ones only when <paramref name="includeRevoked"/>.</summary>
+    Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(long workspaceId, bool includeRevoked, CancellationToken cancellationToken);
+
+    /// <summary>Marks the one key with this exact hash revoked at <paramref name="revokedAt"/>, if it belongs to that workspace and
+    /// is not revoked yet; returns whether it did (false for an unknown key, another workspace's key or one already revoked).</summary>
+    Task<bool> RevokeApiKeyAsync(long workspaceId, string hash, DateTimeOffset revokedAt, CancellationToken cancellationToken);
+
     // ---- profile writes ---------------------------------------------------------------------
 
     /// <summary>Opens the unit of work a partition applies one batch in. Nothing is visible until <see cref="IProfileTransaction.CommitAsync"/>.</summary>

@@ -191,6 +191,31 @@ public abstract class ConsoleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Revoking_one_key_ends_its_sessions_and_a_session_cannot_revoke_its_own_key()
+    {
+        var issued = await ChudaServer.ReadJsonAsync(await Server.Admin.PostAsync("/api/v1/workspaces/default/keys", ChudaServer.Json("""{"kind":"admin"}""")));
+        var other = await SignInAsync(issued.GetProperty("key").GetString()!);
+        var mine = await SignInAsync();
+        var otherId = issued.GetProperty("keyId").GetString()!;
+        var mineId = mine.Body.GetProperty("keyId").GetString()!;
+
+        await AssertProblemAsync(await SendAsync(HttpMethod.Delete, $"/api/v1/workspaces/default/keys/{mineId}", mine, csrf: mine.Csrf),
+            HttpStatusCode.Conflict, "signed in with");
+        await AssertProblemAsync(await SendAsync(HttpMethod.Delete, $"/api/v1/workspaces/default/keys/{otherId}", mine), HttpStatusCode.Forbidden, "CSRF check failed");
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, "/api/v1/session", other)).StatusCode);
+
+        var revoked = await SendAsync(HttpMethod.Delete, $"/api/v1/workspaces/default/keys/{otherId}", mine, csrf: mine.Csrf);
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        await AssertProblemAsync(await SendAsync(HttpMethod.Get, "/api/v1/segments", other), HttpStatusCode.Unauthorized, "session");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(HttpMethod.Get, "/api/v1/session", other)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, "/api/v1/session", mine)).StatusCode);
+        var audit = (await Server.GetJsonAsync("/api/v1/audit")).GetProperty("entries").EnumerateArray()
+            .Single(e => e.GetProperty("action").GetString() == "key.revoked");
+        Assert.Equal(mineId, audit.GetProperty("actor").GetString());
+        Assert.Equal(otherId, audit.GetProperty("targetId").GetString());
+    }
+
+    [Fact]
     public async Task A_session_ends_after_12_hours_idle_and_7_days_in_all()
     {
         var idle = await SignInAsync();

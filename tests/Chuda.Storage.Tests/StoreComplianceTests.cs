@@ -236,6 +236,43 @@ public abstract partial class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(0, await Store.RevokeApiKeysAsync(ws.Id, ApiKeyKind.Admin, T0.AddDays(2), Ct));
     }
 
+    [Fact]
+    public async Task Api_keys_of_a_workspace_are_listed_newest_first_with_or_without_revoked_ones()
+    {
+        var a = await NewWorkspaceAsync("a");
+        var b = await NewWorkspaceAsync("b");
+        var oldest = new ApiKeyRecord("h-1", a.Id, ApiKeyKind.Admin, true, T0, null);
+        var middle = new ApiKeyRecord("h-2", a.Id, ApiKeyKind.Write, false, T0.AddMinutes(1), T0.AddMinutes(5));
+        var newestB = new ApiKeyRecord("h-3b", a.Id, ApiKeyKind.Write, false, T0.AddMinutes(2), null);
+        var newestA = new ApiKeyRecord("h-3a", a.Id, ApiKeyKind.Admin, false, T0.AddMinutes(2), null);
+        var other = new ApiKeyRecord("h-other", b.Id, ApiKeyKind.Write, false, T0.AddMinutes(3), null);
+        foreach (var key in new[] { oldest, middle, newestB, newestA, other }) await Store.AddApiKeyAsync(key, Ct);
+
+        Assert.Equal(new[] { newestA, newestB, middle, oldest }, await Store.ListApiKeysAsync(a.Id, includeRevoked: true, Ct));
+        Assert.Equal(new[] { newestA, newestB, oldest }, await Store.ListApiKeysAsync(a.Id, includeRevoked: false, Ct));
+        Assert.Equal(new[] { other }, await Store.ListApiKeysAsync(b.Id, includeRevoked: true, Ct));
+        Assert.Empty(await Store.ListApiKeysAsync(b.Id + a.Id + 1000, includeRevoked: true, Ct));
+    }
+
+    [Fact]
+    public async Task One_api_key_is_revoked_by_hash_within_its_workspace_only()
+    {
+        var a = await NewWorkspaceAsync("a");
+        var b = await NewWorkspaceAsync("b");
+        var one = new ApiKeyRecord("h-one", a.Id, ApiKeyKind.Write, false, T0, null);
+        var two = new ApiKeyRecord("h-two", a.Id, ApiKeyKind.Write, false, T0, null);
+        foreach (var key in new[] { one, two }) await Store.AddApiKeyAsync(key, Ct);
+
+        Assert.False(await Store.RevokeApiKeyAsync(b.Id, "h-one", T0.AddHours(1), Ct)); // another workspace's key
+        Assert.False(await Store.RevokeApiKeyAsync(a.Id, "unknown", T0.AddHours(1), Ct));
+        Assert.Null((await Store.FindApiKeyAsync("h-one", Ct))!.RevokedAt);
+
+        Assert.True(await Store.RevokeApiKeyAsync(a.Id, "h-one", T0.AddHours(1), Ct));
+        Assert.False(await Store.RevokeApiKeyAsync(a.Id, "h-one", T0.AddHours(2), Ct)); // already revoked: time kept
+        Assert.Equal(one with { RevokedAt = T0.AddHours(1) }, await Store.FindApiKeyAsync("h-one", Ct));
+        Assert.Equal(two, await Store.FindApiKeyAsync("h-two", Ct));
+    }
+
     // ---- transactions ----------------------------------------------------------------------------
 
     [Fact]

@@ -85,6 +85,15 @@ public sealed class WorkspaceDirectory(IChudaStore store, TimeProvider time, Eng
         return secret;
     }
 
+    /// <summary>Revokes one key of the workspace by its hash; false when it is not an active key of that workspace. The
+    /// authentication cache is dropped so the key stops working on this node at once.</summary>
+    public async Task<bool> RevokeKeyAsync(Workspace workspace, string hash, CancellationToken cancellationToken)
+    {
+        var revoked = await store.RevokeApiKeyAsync(workspace.Id, hash, time.GetUtcNow(), cancellationToken);
+        _keys.Clear();
+        return revoked;
+    }
+
     /// <summary>The non-secret name of a key: <c>key_</c> + 12 hex digits of its hash.</summary>
     public static string KeyIdOf(string hash) => "key_" + hash[..12];
 

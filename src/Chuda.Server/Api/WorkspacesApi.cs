@@ -23,6 +23,15 @@ public sealed record IssueKeyRequest(string Kind);
 /// <param name="KeyId">Its non-secret name (key_…), as the audit log and approvals name the key.</param>
 public sealed record KeyIssued(string Workspace, string Kind, string Key, string KeyId);
 
+/// <summary>A key as the key list shows it: never the secret, nor its full hash.</summary>
+/// <param name="KeyId">key_ + the first 12 hex digits of the key's SHA-256 hash, as the audit log and sessions name it.</param>
+/// <param name="Kind"><c>write</c> or <c>admin</c>.</param>
+/// <param name="InstanceAdmin">The key may manage every workspace (the admin key of workspace <c>default</c>).</param>
+/// <param name="RevokedAt">When it stopped working; null while active.</param>
+public sealed record KeyView(string KeyId, string Kind, bool InstanceAdmin, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+public sealed record KeyList(IReadOnlyList<KeyView> Keys);
+
 /// <summary>Workspaces (tenants) and their keys.</summary>
 public static partial class WorkspacesApi
 {
@@ -46,6 +55,12 @@ public static partial class WorkspacesApi
             .WithSummary("Issue one more write or admin key, keeping the others valid (its own admin key or the instance admin key); e.g. a second admin key to approve journeys")
             .Accepts<IssueKeyRequest>("application/json")
             .Produces<KeyIssued>(StatusCodes.Status201Created).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404);
+        group.MapGet("/{name}/keys", ListKeysAsync).WithName("list-keys")
+            .WithSummary("The workspace's keys, newest first, revoked ones included unless ?revoked=false (its own admin key or the instance admin key); never the secrets")
+            .Produces<KeyList>().ProducesProblem(400).ProducesProblem(403).ProducesProblem(404);
+        group.MapDelete("/{name}/keys/{keyId}", RevokeKeyAsync).WithName("revoke-key")
+            .WithSummary("Revoke one key by its id (its own admin key or the instance admin key); refused for the caller's own key and the last active admin key")
+            .Produces<KeyView>().ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
         return app;
     }
 
@@ -95,6 +110,56 @@ public static partial class WorkspacesApi
         await store.AppendAuditAsync(new Chuda.Domain.Journeys.AuditEntry(workspace.Id, 0, time.GetUtcNow(), request.Caller!.KeyId, "key.issued", "api_key", keyId,
             JsonSerializer.Serialize(new Dictionary<string, string> { ["kind"] = request.KindText! })), context.RequestAborted);
         return TypedResults.Created((string?)null, new KeyIssued(workspace.Name, request.KindText!, key, keyId));
+    }
+
+    private static async Task<IResult> ListKeysAsync(string name, string? revoked, HttpContext context, WorkspaceDirectory directory, IChudaStore store)
+    {
+        var (_, workspace, problem) = await KeyAdminAsync(name, context, directory, "listed");
+        if (problem is not null) return problem;
+        if (!Query.TryBool(revoked, "revoked", out var includeRevoked, out var badQuery)) return badQuery!;
+        var keys = await store.ListApiKeysAsync(workspace!.Id, includeRevoked: includeRevoked ?? true, context.RequestAborted);
+        return TypedResults.Ok(new KeyList(keys.Select(ViewOf).ToList()));
+    }
+
+    private static async Task<IResult> RevokeKeyAsync(string name, string keyId, HttpContext context, WorkspaceDirectory directory, IChudaStore store, TimeProvider time)
+    {
+        var (caller, workspace, problem) = await KeyAdminAsync(name, context, directory, "revoked");
+        if (problem is not null) return problem;
+        var keys = await store.ListApiKeysAsync(workspace!.Id, includeRevoked: true, context.RequestAborted);
+        var key = keys.FirstOrDefault(k => string.Equals(WorkspaceDirectory.KeyIdOf(k.Hash), keyId, StringComparison.Ordinal));
+        if (key is null) return Problems.NotFound($"Workspace '{workspace.Name}' has no key '{keyId}'.");
+        if (key.RevokedAt is not null) return TypedResults.Ok(ViewOf(key)); // already revoked: nothing changes, nothing is audited
+        if (keyId == caller!.KeyId)
+            return Problems.Conflict("keyId", "This is the key you are signed in with; revoke it with another admin key (or rotate it).");
+        if (key.Kind == ApiKeyKind.Admin && !keys.Any(k => k.RevokedAt is null && k.Kind == ApiKeyKind.Admin && k.Hash != key.Hash))
+            return Problems.Conflict("keyId", $"This is the last active admin key of workspace '{workspace.Name}'; issue another admin key first, or rotate this one.");
+        if (key.InstanceAdmin && !keys.Any(k => k.RevokedAt is null && k.InstanceAdmin && k.Hash != key.Hash))
+            return Problems.Conflict("keyId", "This is the last active instance admin key; rotate it instead so the instance keeps one.");
+        if (!await directory.RevokeKeyAsync(workspace, key.Hash, context.RequestAborted))
+            return Problems.NotFound($"Workspace '{workspace.Name}' has no active key '{keyId}'."); // revoked meanwhile
+        var now = time.GetUtcNow();
+        await store.AppendAuditAsync(new Chuda.Domain.Journeys.AuditEntry(workspace.Id, 0, now, caller.KeyId, "key.revoked", "api_key", keyId,
+            JsonSerializer.Serialize(new Dictionary<string, string> { ["kind"] = KindText(key.Kind) })), context.RequestAborted);
+        var revoked = await store.FindApiKeyAsync(key.Hash, context.RequestAborted);
+        return TypedResults.Ok(ViewOf(revoked ?? key with { RevokedAt = now }));
+    }
+
+    private static KeyView ViewOf(ApiKeyRecord key) =>
+        new(WorkspaceDirectory.KeyIdOf(key.Hash), KindText(key.Kind), key.InstanceAdmin, key.CreatedAt, key.RevokedAt);
+
+    private static string KindText(ApiKeyKind kind) => kind == ApiKeyKind.Admin ? "admin" : "write";
+
+    /// <summary>An admin caller of that workspace, or the instance admin.</summary>
+    private static async Task<(Caller? Caller, Workspace? Workspace, IResult? Problem)> KeyAdminAsync(
+        string name, HttpContext context, WorkspaceDirectory directory, string verb)
+    {
+        var (caller, problem) = await Auth.AdminAsync(context, directory);
+        if (caller is null) return (null, null, problem!);
+        var workspace = await directory.FindAsync(name, context.RequestAborted);
+        if (workspace is null) return (caller, null, Problems.NotFound($"No workspace is named '{name}'."));
+        if (!caller.InstanceAdmin && caller.Workspace.Id != workspace.Id)
+            return (caller, workspace, Problems.Forbidden($"A workspace's keys are {verb} with its own admin key or the instance admin key."));
+        return (caller, workspace, null);
     }
 
     /// <summary>The common part of the key endpoints: an admin caller of that workspace (or the instance admin) and a valid <c>kind</c>.</summary>

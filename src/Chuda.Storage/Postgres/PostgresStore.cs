@@ -198,6 +198,35 @@ public sealed partial class PostgresStore : IChudaStore
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    public async Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(long workspaceId, bool includeRevoked, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "SELECT hash, workspace_id, kind, instance_admin, created_at, revoked_at FROM api_keys WHERE workspace_id = $1" +
+            (includeRevoked ? "" : " AND revoked_at IS NULL") + " ORDER BY created_at DESC, hash");
+        command.Parameters.Add(P(workspaceId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var list = new List<ApiKeyRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+            list.Add(new ApiKeyRecord(
+                reader.GetString(0),
+                reader.GetInt64(1),
+                (ApiKeyKind)reader.GetInt32(2),
+                reader.GetBoolean(3),
+                reader.GetFieldValue<DateTimeOffset>(4),
+                reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5)));
+        return list;
+    }
+
+    public async Task<bool> RevokeApiKeyAsync(long workspaceId, string hash, DateTimeOffset revokedAt, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "UPDATE api_keys SET revoked_at = $1 WHERE hash = $2 AND workspace_id = $3 AND revoked_at IS NULL");
+        command.Parameters.Add(P(StoreValues.Truncate(revokedAt)));
+        command.Parameters.Add(P(hash));
+        command.Parameters.Add(P(workspaceId));
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
     // ---- profile writes --------------------------------------------------------------------------
 
     public async Task<IProfileTransaction> BeginAsync(CancellationToken cancellationToken)

@@ -231,6 +231,38 @@ public sealed partial class SqliteStore : IChudaStore
             return command.ExecuteNonQuery();
         }, cancellationToken);
 
+    public Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(long workspaceId, bool includeRevoked, CancellationToken cancellationToken)
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT hash, workspace_id, kind, instance_admin, created_at, revoked_at FROM api_keys WHERE workspace_id = $w" +
+            (includeRevoked ? "" : " AND revoked_at IS NULL") + " ORDER BY created_at DESC, hash";
+        command.Parameters.AddWithValue("$w", workspaceId);
+        using var reader = command.ExecuteReader();
+        var list = new List<ApiKeyRecord>();
+        while (reader.Read())
+            list.Add(new ApiKeyRecord(
+                reader.GetString(0),
+                reader.GetInt64(1),
+                (ApiKeyKind)reader.GetInt32(2),
+                reader.GetInt64(3) != 0,
+                StoreValues.FromMillis(reader.GetInt64(4)),
+                reader.IsDBNull(5) ? null : StoreValues.FromMillis(reader.GetInt64(5))));
+        return Task.FromResult<IReadOnlyList<ApiKeyRecord>>(list);
+    }
+
+    public Task<bool> RevokeApiKeyAsync(long workspaceId, string hash, DateTimeOffset revokedAt, CancellationToken cancellationToken) =>
+        WithWriterAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE api_keys SET revoked_at = $r WHERE hash = $h AND workspace_id = $w AND revoked_at IS NULL";
+            command.Parameters.AddWithValue("$r", StoreValues.ToMillis(revokedAt));
+            command.Parameters.AddWithValue("$h", hash);
+            command.Parameters.AddWithValue("$w", workspaceId);
+            return command.ExecuteNonQuery() == 1;
+        }, cancellationToken);
+
     // ---- profile writes --------------------------------------------------------------------------
 
     public async Task<IProfileTransaction> BeginAsync(CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ import { useMemo, useState } from "react";
 import { api, problemLines } from "../../api";
 import { useT } from "../../i18n";
 import { ErrorBox, Field, Loading, useAsync } from "../../ui";
+import { KeysPanel } from "./KeysPanel";
 import type { Settings } from "./model";
 
 const L = {
@@ -47,9 +48,18 @@ const L = {
 
 export function WorkspaceSettings() {
   const settings = useAsync((signal) => api.get<Settings>("/api/v1/settings", { signal }), []);
-  if (settings.error && !settings.data) return <ErrorBox error={settings.error} onRetry={settings.reload} />;
-  if (!settings.data) return <Loading />;
-  return <SettingsForm initial={settings.data} />;
+  return (
+    <div className="ky-settings">
+      {settings.error && !settings.data ? (
+        <ErrorBox error={settings.error} onRetry={settings.reload} />
+      ) : !settings.data ? (
+        <Loading />
+      ) : (
+        <SettingsForm initial={settings.data} />
+      )}
+      <KeysPanel />
+    </div>
+  );
 }
 
 function SettingsForm({ initial }: { initial: Settings }) {
