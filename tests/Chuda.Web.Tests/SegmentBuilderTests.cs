@@ -22,6 +22,20 @@ public sealed class SegmentBuilderTests(ConsoleFixture fixture) : ConsoleTest(fi
         await Assertions.Expect(Page.GetByTestId("segment-sample")).ToContainTextAsync("seg-user-");
         await ShotAsync("20-segment-builder");
 
+        // Unsaved edits are not lost to a stray click on the sidebar: the console asks, and "cancel" keeps the page.
+        var asked = new List<string>();
+        void Dismiss(object? sender, IDialog dialog)
+        {
+            asked.Add(dialog.Message);
+            _ = dialog.DismissAsync();
+        }
+        Page.Dialog += Dismiss;
+        await Page.GetByTestId("nav-journeys").ClickAsync();
+        Page.Dialog -= Dismiss;
+        Assert.Single(asked);
+        Assert.EndsWith("/segments/new", Page.Url, StringComparison.Ordinal);
+        await Assertions.Expect(Page.GetByTestId("segment-name")).ToHaveValueAsync("Spring cohort");
+
         await Page.GetByTestId("segment-save").ClickAsync();
         await Page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/segments/(?!new$)[a-z0-9_-]+$"));
         var id = Page.Url.Split('/')[^1];

@@ -189,3 +189,37 @@ export class ErrorBoundary extends Component<{ children: ReactNode }, { error: E
     return this.state.error ? <CrashNotice error={this.state.error} /> : this.props.children;
   }
 }
+
+const G = {
+  en: { leave: "You have unsaved changes. Leave this page and discard them?" },
+  zh: { leave: "有未保存的修改，确定离开此页面并放弃这些修改吗？" },
+};
+
+/**
+ * While `dirty`, leaving the page asks first: a reload or closing the tab (the browser's own prompt) and in-app links such
+ * as the sidebar (checked in the capture phase, before the router handles the click).
+ */
+export function useLeaveGuard(dirty: boolean, message?: string) {
+  const t = useT(G);
+  const text = message ?? t("leave");
+  useEffect(() => {
+    if (!dirty) return;
+    const unload = (e: BeforeUnloadEvent) => e.preventDefault();
+    const click = (e: MouseEvent) => {
+      const a = (e.target as Element | null)?.closest?.("a[href]") as HTMLAnchorElement | null;
+      if (!a || a.target || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+      const url = new URL(a.href, location.href);
+      if (url.origin !== location.origin || url.pathname === location.pathname) return;
+      if (!window.confirm(text)) {
+        e.preventDefault();
+        e.stopPropagation();
+      }
+    };
+    window.addEventListener("beforeunload", unload);
+    document.addEventListener("click", click, true);
+    return () => {
+      window.removeEventListener("beforeunload", unload);
+      document.removeEventListener("click", click, true);
+    };
+  }, [dirty, text]);
+}

@@ -18,7 +18,7 @@ import { api, ApiError } from "../../api";
 import { Chart } from "../../Chart";
 import { useFormat, useT } from "../../i18n";
 import { linkProps } from "../../router";
-import { Badge, ErrorBox, Field, Loading, Modal, useAsync, useInterval } from "../../ui";
+import { Badge, ErrorBox, Field, Loading, Modal, useAsync, useInterval, useLeaveGuard } from "../../ui";
 import { L } from "./strings";
 import { nodeTypes, outcomeLabel, type StepNodeData, type TriggerNodeData } from "./nodes";
 import { LinkFields, RawStep, StepForm, TriggerForm, type Catalogs } from "./forms";
@@ -129,19 +129,11 @@ function Editor({ id }: { id: string }) {
     load();
   }, [load]);
 
-  // Leaving the page (reload, close) with unsaved edits asks first.
-  const dirtyRef = useRef(false);
-  useEffect(() => {
-    const onBeforeUnload = (e: BeforeUnloadEvent) => {
-      if (dirtyRef.current) e.preventDefault();
-    };
-    window.addEventListener("beforeunload", onBeforeUnload);
-    return () => window.removeEventListener("beforeunload", onBeforeUnload);
-  }, []);
 
   const readOnly = !journey || journey.status === "archived" || (viewVersion !== null && viewVersion !== journey.latestVersion);
   const dirty = !!def && (JSON.stringify(def) !== baseline || layoutDirty);
-  dirtyRef.current = dirty;
+  // Leaving the page (reload, close, an in-app link) with unsaved edits asks first.
+  useLeaveGuard(dirty);
 
   // ---- stats: polled every 3 s while there is a live version ----
   const statsVersion = journey ? (viewVersion ?? journey.liveVersion ?? null) : null;

@@ -3,7 +3,7 @@ import { api, ApiError } from "../../api";
 import { Chart, type ChartOption } from "../../Chart";
 import { useFormat, useT } from "../../i18n";
 import { linkProps, navigate } from "../../router";
-import { Badge, Empty, ErrorBox, Field, Loading, PageHeader, Tabs, useAsync, useInterval } from "../../ui";
+import { Badge, Empty, ErrorBox, Field, Loading, PageHeader, Tabs, useAsync, useInterval, useLeaveGuard } from "../../ui";
 import { RuleGroup } from "./RuleBuilder";
 import { fromRoot, renderedPaths, errorsAt, ruleErrors, toRoot, type FieldError, type Rule } from "./rules";
 import type { Segment } from "./SegmentsPage";
@@ -189,13 +189,8 @@ function SegmentEditor({
   const dirty =
     segment === null ? name !== "" || rule !== null : name !== segment.name || (description || null) !== (segment.description || null) || ruleText !== JSON.stringify(segment.rule);
 
-  // Leaving the page (reload, close) with unsaved edits asks first.
-  useEffect(() => {
-    if (!dirty) return;
-    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
-    window.addEventListener("beforeunload", warn);
-    return () => window.removeEventListener("beforeunload", warn);
-  }, [dirty]);
+  // Leaving the page (reload, close, an in-app link) with unsaved edits asks first.
+  useLeaveGuard(dirty);
 
   // Keep the JSON view in sync with the builder (unless the text is being edited and does not parse).
   const lastSynced = useRef<string>("");

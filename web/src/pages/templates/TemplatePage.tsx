@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { api, ApiError, problemLines } from "../../api";
 import { useFormat, useT } from "../../i18n";
 import { linkProps, navigate } from "../../router";
-import { Badge, ErrorBox, Field, Loading, Modal, PageHeader, useAsync } from "../../ui";
+import { Badge, ErrorBox, Field, Loading, Modal, PageHeader, useAsync, useLeaveGuard } from "../../ui";
 import {
   CHANNEL_FIELDS,
   CHANNELS,
@@ -266,28 +266,8 @@ function Editor({ id, loaded, reload, t }: { id: string; loaded: Loaded; reload:
     if (!chs.includes(channel)) setChannel(chs[0] ?? "");
   }, [def, locale, channel]);
 
-  // Warn before leaving with unsaved changes: reload / close tab, and in-app links (caught before the router's handler).
-  const leaveText = t("leave");
-  useEffect(() => {
-    if (!dirty) return;
-    const h = (e: BeforeUnloadEvent) => e.preventDefault();
-    const click = (e: MouseEvent) => {
-      const a = (e.target as Element | null)?.closest?.("a[href]") as HTMLAnchorElement | null;
-      if (!a || a.target || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
-      const url = new URL(a.href, location.href);
-      if (url.origin !== location.origin || url.pathname === location.pathname) return;
-      if (!window.confirm(leaveText)) {
-        e.preventDefault();
-        e.stopPropagation();
-      }
-    };
-    window.addEventListener("beforeunload", h);
-    document.addEventListener("click", click, true);
-    return () => {
-      window.removeEventListener("beforeunload", h);
-      document.removeEventListener("click", click, true);
-    };
-  }, [dirty, leaveText]);
+  // Warn before leaving with unsaved changes: reload / close tab, and in-app links.
+  useLeaveGuard(dirty, t("leave"));
 
   const update = (fn: (d: TemplateDefinition) => TemplateDefinition) => {
     setDef((d) => fn(d));
