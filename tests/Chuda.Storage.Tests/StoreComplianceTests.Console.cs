@@ -87,6 +87,11 @@ public abstract partial class StoreComplianceTests
         ], counts.Messages);
         Assert.Equal([new TimeBucketCount(T0, 1), new TimeBucketCount(T0.AddHours(2), 2)], counts.Conversions);
 
+        // Buckets start at 'from' even when it is not on the hour (to the millisecond).
+        var from = T0.AddMinutes(-30).AddMilliseconds(250);
+        var shifted = await Store.GetDashboardCountsAsync(ws.Id, from, T0.AddHours(3), TimeSpan.FromHours(1), Ct);
+        Assert.Equal([new TimeBucketCount(from, 1), new TimeBucketCount(from.AddHours(1), 1), new TimeBucketCount(from.AddHours(2), 1)], shifted.Events);
+
         var empty = await Store.GetDashboardCountsAsync(ws.Id, T0.AddDays(10), T0.AddDays(11), TimeSpan.FromHours(1), Ct);
         Assert.Empty(empty.Events);
         Assert.Empty(empty.Messages);
